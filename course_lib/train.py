@@ -1,0 +1,113 @@
+"""One small, seeded training loop: minibatch Adam on a per-example NLL, with early stopping.
+
+    history = fit(model, train_x, val_x, nll_fn=lambda m, x: m.nll(x), num_dims=64, epochs=20)
+    history.plot()
+
+`nll_fn(model, batch)` returns the negative log-likelihood of each example in nats, shape (B,).
+A batch is a tensor, or a tuple of tensors when the data is a tuple (images, labels).
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+Data = torch.Tensor | Sequence[torch.Tensor]
+
+
+@dataclass
+class History:
+    """Per-epoch mean NLL in nats per example, and the same in bits per dimension."""
+
+    num_dims: int
+    train_nll: list[float] = field(default_factory=list)
+    val_nll: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+    seconds: float = 0.0
+
+    @property
+    def train_bpd(self) -> list[float]:
+        return [v / (self.num_dims * math.log(2)) for v in self.train_nll]
+
+    @property
+    def val_bpd(self) -> list[float]:
+        return [v / (self.num_dims * math.log(2)) for v in self.val_nll]
+
+    @property
+    def best_val_nll(self) -> float:
+        return self.val_nll[self.best_epoch] if self.val_nll else float("nan")
+
+    def plot(self, ax=None, title: str = "Learning curves"):
+        from .viz import plot_learning_curves
+        return plot_learning_curves(self, ax=ax, title=title)
+
+
+def _num_examples(data: Data) -> int:
+    return len(data) if isinstance(data, torch.Tensor) else len(data[0])
+
+
+def _take(data: Data, idx) -> Data:
+    return data[idx] if isinstance(data, torch.Tensor) else tuple(t[idx] for t in data)
+
+
+@torch.no_grad()
+def evaluate_nll(model: torch.nn.Module, data: Data, nll_fn: Callable, batch_size: int = 512) -> float:
+    """Mean NLL (nats per example) of `model` on `data`, in evaluation mode."""
+    was_training = model.training
+    model.eval()
+    n = _num_examples(data)
+    total = 0.0
+    for start in range(0, n, batch_size):
+        total += float(nll_fn(model, _take(data, slice(start, start + batch_size))).sum())
+    model.train(was_training)
+    return total / n
+
+
+def fit(model: torch.nn.Module, train_data: Data, val_data: Data, nll_fn: Callable, num_dims: int,
+        epochs: int = 20, batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 0.0,
+        patience: int = 5, seed: int = 0, max_seconds: float | None = None, progress: bool = True,
+        optimizer: torch.optim.Optimizer | None = None) -> History:
+    """Train `model` to minimise `nll_fn` and keep the weights of the best validation epoch.
+
+    Stops after `epochs`, after `patience` epochs without a better validation NLL, or once
+    `max_seconds` have passed (so a notebook stays in its time budget). Seeds torch with `seed`
+    for the shuffling and anything random in the model.
+    """
+    import time
+
+    torch.manual_seed(seed)
+    shuffle_gen = torch.Generator().manual_seed(seed)
+    opt = optimizer or torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    history = History(num_dims=num_dims)
+    best_state, best = copy.deepcopy(model.state_dict()), float("inf")
+    n = _num_examples(train_data)
+    start_time = time.perf_counter()
+    bar = tqdm(range(epochs), desc="epochs", disable=not progress, leave=False)
+    for epoch in bar:
+        model.train()
+        perm = torch.randperm(n, generator=shuffle_gen)
+        running = 0.0
+        for start in range(0, n, batch_size):
+            batch = _take(train_data, perm[start:start + batch_size])
+            loss = nll_fn(model, batch).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            running += float(loss) * len(perm[start:start + batch_size])
+        history.train_nll.append(running / n)
+        history.val_nll.append(evaluate_nll(model, val_data, nll_fn))
+        if history.val_nll[-1] < best:
+            best, history.best_epoch = history.val_nll[-1], epoch
+            best_state = copy.deepcopy(model.state_dict())
+        bar.set_postfix(train=f"{history.train_nll[-1]:.2f}", val=f"{history.val_nll[-1]:.2f}")
+        out_of_time = max_seconds is not None and time.perf_counter() - start_time > max_seconds
+        if epoch - history.best_epoch >= patience or out_of_time:
+            break
+    model.load_state_dict(best_state)
+    model.eval()
+    history.seconds = time.perf_counter() - start_time
+    return history

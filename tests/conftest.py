@@ -1,0 +1,13 @@
+"""Shared pytest settings: no GPU, quiet matplotlib, small thread pools on the 2-core machine."""
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+
+import torch  # noqa: E402
+
+torch.set_num_threads(1)  # the suite runs two workers on two cores
