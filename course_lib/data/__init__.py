@@ -4,13 +4,17 @@
 - `toy_1d`: 1-D discrete distributions with known probabilities (histogram lecture, A1)
 - `load_shapes`: 20x20 binary squares, circles and triangles
 - `load_waveforms`: synthetic 1-D signals in [-1, 1] (WaveNet)
-- `strokes`: handwriting-like pen strokes built from Hershey fonts (VRNN, STCN)
+- `load_strokes`: handwriting-like pen strokes built from Hershey fonts (VRNN, STCN), split by writer
+  train 600 / validation 100 / test 100 samples
 - `mnist`: loaders for MNIST IDX files and the binarized-MNIST .mat files, given a path
 """
 from .digits import SPLIT_SIZES, ImageSet, load_digits
 from .shapes import SHAPE_NAMES, load_shapes
 from .toy import TOY_NAMES, Toy1D, toy_1d, toy_probs
+from .strokes import (STROKES_SPLIT_SIZES, StrokeSet, denormalize_strokes, load_strokes, normalize_strokes,
+                      pad_strokes, stroke_stats)
 from .waveforms import load_waveforms
 
 __all__ = ["SPLIT_SIZES", "ImageSet", "load_digits", "SHAPE_NAMES", "load_shapes", "TOY_NAMES", "Toy1D",
-           "toy_1d", "toy_probs", "load_waveforms"]
+           "toy_1d", "toy_probs", "load_waveforms", "STROKES_SPLIT_SIZES", "StrokeSet", "load_strokes",
+           "stroke_stats", "normalize_strokes", "denormalize_strokes", "pad_strokes"]
