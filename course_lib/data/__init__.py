@@ -6,9 +6,11 @@
 - `load_waveforms`: synthetic 1-D signals in [-1, 1] (WaveNet)
 - `load_strokes`: handwriting-like pen strokes built from Hershey fonts (VRNN, STCN), split by writer
   train 600 / validation 100 / test 100 samples
-- `mnist`: loaders for MNIST IDX files and the binarized-MNIST .mat files, given a path
+- `load_mnist_idx`, `load_mnist`, `load_binarized_mnist`: real MNIST from IDX files and the binarized-MNIST
+  .mat files, given a path (download only with download=True)
 """
 from .digits import SPLIT_SIZES, ImageSet, load_digits
+from .mnist import DownloadError, load_binarized_mnist, load_mnist, load_mnist_idx
 from .shapes import SHAPE_NAMES, load_shapes
 from .toy import TOY_NAMES, Toy1D, toy_1d, toy_probs
 from .strokes import (STROKES_SPLIT_SIZES, StrokeSet, denormalize_strokes, load_strokes, normalize_strokes,
@@ -17,4 +19,5 @@ from .waveforms import load_waveforms
 
 __all__ = ["SPLIT_SIZES", "ImageSet", "load_digits", "SHAPE_NAMES", "load_shapes", "TOY_NAMES", "Toy1D",
            "toy_1d", "toy_probs", "load_waveforms", "STROKES_SPLIT_SIZES", "StrokeSet", "load_strokes",
-           "stroke_stats", "normalize_strokes", "denormalize_strokes", "pad_strokes"]
+           "stroke_stats", "normalize_strokes", "denormalize_strokes", "pad_strokes", "load_mnist_idx",
+           "load_mnist", "load_binarized_mnist", "DownloadError"]
