@@ -1,0 +1,160 @@
+"""PixelCNN: masked convolutions over an image in raster order (van den Oord, Kalchbrenner &
+Kavukcuoglu, 2016, "Pixel Recurrent Neural Networks").
+
+    p(x) = prod_(i, j) prod_c p(x_(c, i, j) | all pixels before (i, j), colours before c at (i, j))
+
+A convolution becomes causal when its kernel is multiplied by a 0/1 mask: 1 for every tap in the
+rows above the centre and left of the centre in its row, 0 right of and below it. At the centre,
+type "A" (first layer) is 0, so the output never sees the pixel it predicts; type "B" (all later
+layers) is 1, since a hidden feature at (i, j) already only depends on pixels before (i, j).
+With colour, the C channels are split into G contiguous groups (R, G, B); at the centre, output
+group g sees input group g' when g' < g for "A" and g' <= g for "B".
+
+The mask is a buffer multiplied into the weight in every forward pass (and kept out of the
+state dict), so it keeps holding after optimiser steps and after `load_state_dict`.
+
+    model = PixelCNN(in_channels=1, hidden_channels=32, num_layers=5, kernel_size=3, num_values=2,
+                     image_size=8)
+    nll = -model.log_prob(x)        # x: int (B, H, W) or (B, C, H, W) with values 0..num_values-1
+    samples = model.sample(16)      # (16, C, H, W) int64, drawn pixel by pixel (H * W * C passes)
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["channel_groups", "centre_connectivity", "causal_mask", "MaskedConv2d", "PixelCNN",
+           "image_ordering", "to_image_batch"]
+
+
+def channel_groups(num_channels: int, color_channels: int = 1) -> torch.Tensor:
+    """Group index of each channel: contiguous blocks, channel c in group c // (C / G)."""
+    if num_channels % color_channels:
+        raise ValueError(f"{num_channels} channels cannot be split into {color_channels} colour groups")
+    return torch.arange(num_channels) // (num_channels // color_channels)
+
+
+def centre_connectivity(out_groups: torch.Tensor, in_groups: torch.Tensor, mask_type: str) -> torch.Tensor:
+    """(out, in) 0/1 matrix for the centre tap: g' < g for type "A", g' <= g for type "B"."""
+    if mask_type == "A":
+        return (in_groups[None, :] < out_groups[:, None]).float()
+    if mask_type == "B":
+        return (in_groups[None, :] <= out_groups[:, None]).float()
+    raise ValueError(f"mask_type must be 'A' or 'B', got {mask_type!r}")
+
+
+def causal_mask(kernel_size: int, mask_type: str, in_channels: int = 1, out_channels: int = 1,
+                color_channels: int = 1) -> torch.Tensor:
+    """float (out_channels, in_channels, k, k): the raster-order mask of a k x k convolution."""
+    k = int(kernel_size)
+    if k < 1 or k % 2 == 0:
+        raise ValueError(f"kernel_size must be odd and positive, got {kernel_size}")
+    r = k // 2
+    mask = torch.zeros(out_channels, in_channels, k, k)
+    mask[:, :, :r, :] = 1          # every row above the centre
+    mask[:, :, r, :r] = 1          # left of the centre in its row
+    mask[:, :, r, r] = centre_connectivity(channel_groups(out_channels, color_channels),
+                                           channel_groups(in_channels, color_channels), mask_type)
+    return mask
+
+
+class MaskedConv2d(nn.Conv2d):
+    """A k x k convolution with same padding whose weight is multiplied by `causal_mask` on every call."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, mask_type: str,
+                 color_channels: int = 1, bias: bool = True):
+        super().__init__(in_channels, out_channels, kernel_size, padding=int(kernel_size) // 2, bias=bias)
+        self.mask_type = mask_type
+        self.color_channels = color_channels
+        self.register_buffer("mask", causal_mask(kernel_size, mask_type, in_channels, out_channels, color_channels),
+                             persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.weight * self.mask, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", mask_type={self.mask_type}, color_channels={self.color_channels}"
+
+
+def image_ordering(channels: int, height: int, width: int) -> list[int]:
+    """Generation order of the flattened (C, H, W) input: pixel by pixel in raster order, and within
+    a pixel channel by channel (R, G, B). For `course_lib.checks` orderings."""
+    return [c * height * width + p for p in range(height * width) for c in range(channels)]
+
+
+def to_image_batch(x: torch.Tensor, channels: int) -> torch.Tensor:
+    """(B, H, W) -> (B, 1, H, W) when there is one channel; (B, C, H, W) is returned as is."""
+    if x.dim() == 3 and channels == 1:
+        return x.unsqueeze(1)
+    if x.dim() != 4 or x.shape[1] != channels:
+        raise ValueError(f"expected images (B, {channels}, H, W){' or (B, H, W)' if channels == 1 else ''}, "
+                         f"got {tuple(x.shape)}")
+    return x
+
+
+class PixelCNN(nn.Module):
+    """One type-A masked k x k convolution, num_layers - 1 type-B ones (ReLU between), then two
+    1 x 1 type-B layers to num_values logits per channel. All layers keep the colour groups.
+
+    forward(x) takes the image as numbers (int or float, values 0..num_values-1), (B, C, H, W) or
+    (B, H, W), and returns logits (B, C, num_values, H, W); logits at (c, i, j) depend only on
+    pixels before (i, j) and on channels before c at (i, j).
+    """
+
+    def __init__(self, in_channels: int = 1, hidden_channels: int = 32, num_layers: int = 5, kernel_size: int = 3,
+                 num_values: int = 2, color_channels: int = 1, image_size: int | tuple[int, int] = 8):
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be at least 1, got {num_layers}")
+        if color_channels not in (1, in_channels):
+            raise ValueError("color_channels must be 1 or equal to in_channels (one group per colour)")
+        G = color_channels
+        if hidden_channels % G:
+            raise ValueError(f"hidden_channels ({hidden_channels}) must be divisible by color_channels ({G})")
+        self.in_channels, self.hidden_channels, self.num_layers = in_channels, hidden_channels, num_layers
+        self.kernel_size, self.num_values, self.color_channels = kernel_size, num_values, color_channels
+        self.image_size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+        convs = [MaskedConv2d(in_channels, hidden_channels, kernel_size, "A", G)]
+        convs += [MaskedConv2d(hidden_channels, hidden_channels, kernel_size, "B", G) for _ in range(num_layers - 1)]
+        self.convs = nn.ModuleList(convs)
+        self.head = nn.Sequential(nn.ReLU(), MaskedConv2d(hidden_channels, hidden_channels, 1, "B", G), nn.ReLU(),
+                                  MaskedConv2d(hidden_channels, in_channels * num_values, 1, "B", G))
+        self.last_sample_passes = 0
+
+    def scale(self, x: torch.Tensor) -> torch.Tensor:
+        """Values 0..V-1 to floats in [-1, 1] (keeps the autograd graph of float inputs)."""
+        x = to_image_batch(x, self.in_channels)
+        return 2 * x.float() / (self.num_values - 1) - 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.scale(x)
+        for i, conv in enumerate(self.convs):
+            h = conv(h if i == 0 else F.relu(h))
+        logits = self.head(h)
+        B, _, H, W = logits.shape
+        return logits.reshape(B, self.in_channels, self.num_values, H, W)
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """log p(x) in nats, (B,), for integer images (B, C, H, W) or (B, H, W)."""
+        x = to_image_batch(x, self.in_channels).long()
+        logp = F.log_softmax(self(x), dim=2)
+        return logp.gather(2, x.unsqueeze(2)).squeeze(2).flatten(1).sum(1)
+
+    @torch.no_grad()
+    def sample(self, num_samples: int, generator: torch.Generator | None = None,
+               image_size: int | tuple[int, int] | None = None) -> torch.Tensor:
+        """Ancestral sampling, pixel by pixel in raster order and colour by colour: one full network
+        pass per (pixel, channel), H * W * C passes in all (stored in `last_sample_passes`)."""
+        size = image_size or self.image_size
+        H, W = (size, size) if isinstance(size, int) else size
+        C = self.in_channels
+        x = torch.zeros(num_samples, C, H, W, dtype=torch.long)
+        self.last_sample_passes = 0
+        for i in range(H):
+            for j in range(W):
+                for c in range(C):
+                    probs = F.softmax(self(x)[:, c, :, i, j], dim=-1)
+                    x[:, c, i, j] = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+                    self.last_sample_passes += 1
+        return x
