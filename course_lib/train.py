@@ -97,7 +97,7 @@ def fit(model: torch.nn.Module, train_data: Data, val_data: Data, nll_fn: Callab
             opt.zero_grad()
             loss.backward()
             opt.step()
-            running += float(loss) * len(perm[start:start + batch_size])
+            running += float(loss.detach()) * len(perm[start:start + batch_size])
         history.train_nll.append(running / n)
         history.val_nll.append(evaluate_nll(model, val_data, nll_fn))
         if history.val_nll[-1] < best:
