@@ -1,0 +1,396 @@
+"""The probe: runs INSIDE the sandbox, one process tree per submission. Standalone on purpose.
+
+It imports only the standard library, numpy and torch (never the autograder package, which is not
+visible in the sandbox) and trusts nothing the student's code does. Protocol:
+
+- stdin: one JSON job (see autograder/grade.py: `build_job`): the instructor's setup cell, the
+  student's answer cells in notebook order, and for each task the probe function's source, its
+  target name and the path of its inputs (.npz, written by the judge).
+- It runs the setup cell in this process, then screens the answer cells in a child process (each
+  must finish within `cell_timeout` without killing the process), then runs each task in its own
+  forked child: the child executes the answer cells that passed screening, then the task's probe,
+  which calls the student's function or class on the judge's inputs and records results.
+- Results: `out/<task>.npz` (plain numeric arrays, written with numpy, no pickle) and
+  `out/<task>.json` (what each record holds, or the error it raised), and `out/status.json` (how
+  each child ended). The judge outside re-validates all of it; nothing here is trusted.
+
+Recorded values are converted to arrays with functions captured at import time, before any student
+code runs, and only exact built-in types are accepted (numpy arrays and scalars, torch tensors,
+bool/int/float, lists/tuples of these): tensor subclasses and objects with a custom __eq__ are
+rejected, so monkeypatching numpy or torch cannot change how a result is read.
+"""
+import builtins
+import json
+import os
+import select
+import signal
+import sys
+import time
+import traceback
+
+# ---------------------------------------------------------------- hide modules before anything imports
+
+_HIDDEN = ("course_lib.models",)
+
+
+class _HiddenModuleFinder:
+    """Refuses to import hidden packages (the course's reference models) with a clear message."""
+
+    @staticmethod
+    def find_spec(fullname, path=None, target=None):
+        for name in _HIDDEN:
+            if fullname == name or fullname.startswith(name + "."):
+                raise ImportError(f"{fullname} is not available during grading: graded tasks must be "
+                                  "implemented in the answer cell, not imported from the course's reference models")
+        return None
+
+
+sys.meta_path.insert(0, _HiddenModuleFinder)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+# ---------------------------------------------------------------- the real API, captured before student code
+
+_type = builtins.type
+_isinstance = builtins.isinstance
+_len = builtins.len
+_str = builtins.str
+_repr = builtins.repr
+_float = builtins.float
+_int = builtins.int
+_bool = builtins.bool
+_open = builtins.open
+_list = builtins.list
+_tuple = builtins.tuple
+_dict = builtins.dict
+_range = builtins.range
+_enumerate = builtins.enumerate
+_exec = builtins.exec
+_compile = builtins.compile
+_ndarray = np.ndarray
+_np_array = np.array
+_np_generic = np.generic
+_np_savez = np.savez
+_np_load = np.load
+_np_dtype_object = np.dtype(object)
+_Tensor = torch.Tensor
+_Parameter = torch.nn.Parameter
+_t_detach = torch.Tensor.detach
+_t_cpu = torch.Tensor.cpu
+_t_numpy = torch.Tensor.numpy
+_t_resolve_conj = torch.Tensor.resolve_conj
+_t_resolve_neg = torch.Tensor.resolve_neg
+_t_contig = torch.Tensor.contiguous
+_t_is_sparse = torch.Tensor.is_sparse.__get__
+_t_layout = torch.Tensor.layout.__get__
+_t_strided = torch.strided
+_json_dump = json.dump
+_os_exit = os._exit
+_os_fork = os.fork
+_os_kill = os.kill
+_os_getpid = os.getpid
+_os_replace = os.replace
+_os_remove = os.remove
+_os_pipe = os.pipe
+_os_close = os.close
+_os_write = os.write
+_os_dup2 = os.dup2
+_waitpid = os.waitpid
+_time = time.monotonic
+_sleep = time.sleep
+_scalar_types = (_bool, _int, _float)
+_MAX_ERR = 600
+
+
+def _fail(message):
+    return {"ok": False, "error": message[:_MAX_ERR]}
+
+
+def _describe_exception(err):
+    name = _type(err).__name__
+    try:
+        text = _str(err)
+    except BaseException:  # a student's exception whose __str__ raises
+        text = "<unprintable>"
+    return (f"{name}: {text}" if text else name)[:_MAX_ERR]
+
+
+def to_array(value, key, arrays, depth=0):
+    """Strictly convert `value` to plain arrays in `arrays`; return its JSON description."""
+    t = _type(value)
+    if value is None:
+        return {"ok": True, "kind": "none"}
+    if t is _bool or t is _int or t is _float:
+        arr = _np_array(value)
+        arrays[key] = arr
+        return {"ok": True, "kind": "python_" + t.__name__, "dtype": _str(arr.dtype), "shape": []}
+    if t is _ndarray:
+        if value.dtype == _np_dtype_object or value.dtype.kind not in "biufc":
+            return _fail(f"returned a numpy array of dtype {value.dtype}; expected numbers")
+        arrays[key] = _np_array(value, copy=True)
+        return {"ok": True, "kind": "ndarray", "dtype": _str(value.dtype), "shape": _list(value.shape)}
+    if _isinstance(value, _np_generic) and t.__module__ == "numpy":
+        arr = _np_array(value)
+        if arr.dtype.kind not in "biufc":
+            return _fail(f"returned a numpy scalar of type {t.__name__}; expected a number")
+        arrays[key] = arr
+        return {"ok": True, "kind": "numpy_scalar", "dtype": _str(arr.dtype), "shape": []}
+    if t is _Tensor or t is _Parameter:
+        if _t_is_sparse(value) or _t_layout(value) is not _t_strided:
+            return _fail("returned a sparse or non-strided tensor; expected a dense tensor")
+        plain = _t_contig(_t_resolve_neg(_t_resolve_conj(_t_cpu(_t_detach(value)))))
+        arr = _np_array(_t_numpy(plain), copy=True)
+        arrays[key] = arr
+        return {"ok": True, "kind": "tensor", "dtype": _str(value.dtype).replace("torch.", ""),
+                "shape": _list(arr.shape)}
+    if (t is _list or t is _tuple) and depth < 2:
+        if _len(value) > 64:
+            return _fail(f"returned a {t.__name__} of {_len(value)} items; expected a short list")
+        items = [to_array(v, f"{key}/{i}", arrays, depth + 1) for i, v in _enumerate(value)]
+        return {"ok": True, "kind": t.__name__, "items": items}
+    if _isinstance(value, _Tensor):
+        return _fail(f"returned an object of type {t.__name__}, a subclass of torch.Tensor; "
+                     "return a plain torch.Tensor")
+    if _isinstance(value, _ndarray):
+        return _fail(f"returned an object of type {t.__name__}, a subclass of numpy.ndarray; "
+                     "return a plain numpy array")
+    return _fail(f"returned an object of type {t.__name__}; expected an array, tensor or number")
+
+
+class Recorder:
+    """`record(key, thunk)`: call thunk() (or take a value), convert strictly, remember errors."""
+
+    def __init__(self):
+        self.arrays = {}
+        self.meta = {}
+
+    def __call__(self, key, thunk):
+        key = _str(key)
+        try:
+            value = thunk() if callable(thunk) else thunk
+        except BaseException as err:  # SystemExit and KeyboardInterrupt too: one record, one error
+            self.meta[key] = _fail(_describe_exception(err))
+            return None
+        try:
+            self.meta[key] = to_array(value, key, self.arrays)
+        except BaseException as err:
+            self.meta[key] = _fail("could not read the returned value: " + _describe_exception(err))
+        return value
+
+
+# ---------------------------------------------------------------- child processes
+
+
+def _child_run(fn, timeout):
+    """Fork; run fn() in the child (which exits); return ('ok'|'timeout'|'crashed', detail)."""
+    pid = _os_fork()
+    if pid == 0:
+        code = 0
+        try:
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            fn()
+        except BaseException:
+            code = 3
+        _os_exit(code)
+    deadline = _time() + timeout
+    while True:
+        done, status = _waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if _time() > deadline:
+            try:
+                _os_kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            _waitpid(pid, 0)
+            return "timeout", f"did not finish within {timeout:g} s"
+        _sleep(0.01)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = _str(sig)
+        hint = {"SIGSEGV": " (a segmentation fault)", "SIGKILL": " (killed; often the memory limit)",
+                "SIGXCPU": " (CPU time limit)", "SIGXFSZ": " (file size limit)"}.get(name, "")
+        return "crashed", f"the process was killed by {name}{hint}"
+    code = os.WEXITSTATUS(status)
+    if code != 0:
+        return "crashed", f"the process exited with code {code} (os._exit or a fatal error)"
+    return "ok", ""
+
+
+def _exec_cell(source, ns, label):
+    code = _compile(source, label, "exec")
+    _exec(code, ns)
+
+
+def _screen_cells(cells, setup_ns, cell_timeout):
+    """Which answer cells run to completion without hanging or killing their process.
+
+    A child executes the cells in order and reports "S i" (started) and "E i" / "X i" (ended, or
+    raised) on a pipe. A cell that hangs past `cell_timeout`, or during which the child dies, is
+    marked bad, and screening restarts after it.
+    """
+    verdicts = [None] * _len(cells)
+    start = 0
+    while start < _len(cells):
+        read_fd, write_fd = _os_pipe()
+        pid = _os_fork()
+        if pid == 0:
+            code = 0
+            try:
+                _os_close(read_fd)
+                ns = _dict(setup_ns)
+                for i in _range(start, _len(cells)):
+                    _os_write(write_fd, f"S{i}\n".encode())
+                    try:
+                        _exec_cell(cells[i]["source"], ns, f"<answer cell {cells[i]['task']}>")
+                        _os_write(write_fd, f"E{i}\n".encode())
+                    except BaseException as err:
+                        msg = _describe_exception(err).replace("\n", " ")
+                        _os_write(write_fd, f"X{i} {msg}\n".encode()[:_MAX_ERR])
+            except BaseException:
+                code = 3
+            _os_exit(code)
+        _os_close(write_fd)
+        buf, current, started, timed_out, reaped = b"", None, _time(), False, False
+
+        def parse(data):
+            nonlocal current, started
+            for line in data.split(b"\n"):
+                text = line.decode(errors="replace")
+                try:
+                    kind, idx = text[0], _int(text[1:].split(" ", 1)[0])
+                except (ValueError, IndexError):
+                    continue
+                if not start <= idx < _len(cells):
+                    continue
+                if kind == "S":
+                    current, started = idx, _time()
+                elif kind in "EX" and idx == current:
+                    verdicts[idx] = {"ok": True, "error": text.split(" ", 1)[1] if kind == "X" else None}
+                    current = None
+
+        while True:
+            r, _, _ = select.select([read_fd], [], [], 0.05)
+            if r:
+                chunk = os.read(read_fd, 65536)
+                if not chunk:
+                    break
+                buf += chunk
+                if b"\n" in buf:
+                    complete, buf = buf.rsplit(b"\n", 1)
+                    parse(complete)
+                continue
+            if current is not None and _time() - started > cell_timeout:
+                timed_out = True
+                break
+            done, _ = _waitpid(pid, os.WNOHANG)
+            if done:
+                reaped = True
+                while select.select([read_fd], [], [], 0)[0]:
+                    chunk = os.read(read_fd, 65536)
+                    if not chunk:
+                        break
+                    buf += chunk
+                parse(buf)
+                break
+        _os_close(read_fd)
+        if not reaped:
+            try:
+                _os_kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            _waitpid(pid, 0)
+        bad = current if current is not None else next(
+            (i for i in _range(start, _len(cells)) if verdicts[i] is None), None)
+        if bad is None:
+            break
+        if timed_out:
+            verdicts[bad] = {"ok": False, "status": "timeout",
+                             "error": f"the answer cell did not finish within {cell_timeout:g} s (an endless loop at top level?)"}
+        else:
+            verdicts[bad] = {"ok": False, "status": "crashed",
+                             "error": "running the answer cell killed the process (os._exit, a segmentation fault or the memory limit)"}
+        start = bad + 1
+    return verdicts
+
+
+def _run_task(task, cells, verdicts, setup_ns, inputs, out_dir, threads):
+    """In a forked child: execute the good answer cells, then the task's probe; write results."""
+    torch.set_num_threads(threads)
+    ns = _dict(setup_ns)
+    own_errors = []
+    for i, cell in _enumerate(cells):
+        if not verdicts[i]["ok"]:
+            continue
+        try:
+            _exec_cell(cell["source"], ns, f"<answer cell {cell['task']}>")
+        except BaseException as err:
+            if cell["task"] == task["name"]:
+                own_errors.append(_describe_exception(err))
+    record = Recorder()
+    meta = {"cell_errors": own_errors, "records": record.meta, "probe_error": None, "missing": False}
+    target = task["target"]
+    if target not in ns:
+        meta["missing"] = True
+    else:
+        probe_ns = {"np": np, "torch": torch, "__name__": "probe"}
+        try:
+            _exec_cell(task["probe_source"], probe_ns, f"<probe {task['name']}>")
+            probe = probe_ns[task["probe_name"]]
+            probe(ns[target], inputs, record)
+        except BaseException as err:
+            meta["probe_error"] = _describe_exception(err)
+    tmp = os.path.join(out_dir, f".{task['name']}.tmp.npz")
+    with _open(tmp, "wb") as fh:
+        _np_savez(fh, **{k.replace("/", "__"): v for k, v in record.arrays.items()})
+    _os_replace(tmp, os.path.join(out_dir, f"{task['name']}.npz"))
+    with _open(os.path.join(out_dir, f"{task['name']}.json"), "w") as fh:
+        _json_dump(meta, fh)
+
+
+def main():
+    job = json.loads(sys.stdin.read())
+    out_dir = job["out_dir"]
+    os.makedirs(out_dir, exist_ok=True)
+    threads = _int(job.get("threads", 1))
+    torch.set_num_threads(threads)
+    status = {"setup": None, "cells": None, "tasks": {}}
+    # Inputs are read before any student code runs.
+    inputs = {}
+    for task in job["tasks"]:
+        with _np_load(task["inputs"], allow_pickle=False) as data:
+            inputs[task["name"]] = {k: _np_array(data[k]) for k in data.files}
+    setup_ns = {"__name__": "__main__", "__builtins__": builtins}
+    try:
+        _exec_cell(job["setup"], setup_ns, "<setup cell>")
+    except BaseException as err:
+        status["setup"] = _describe_exception(err)
+    cells = job["cells"]
+    verdicts = _screen_cells(cells, setup_ns, _float(job.get("cell_timeout", 10)))
+    status["cells"] = verdicts
+    for task in job["tasks"]:
+        own = [i for i, c in _enumerate(cells) if c["task"] == task["name"]]
+        bad = [verdicts[i] for i in own if not verdicts[i]["ok"]]
+        if bad:
+            status["tasks"][task["name"]] = {"status": bad[0]["status"], "detail": bad[0]["error"]}
+            continue
+        state, detail = _child_run(
+            lambda t=task: _run_task(t, cells, verdicts, setup_ns, inputs[t["name"]], out_dir, threads),
+            _float(task.get("timeout", 60)))
+        status["tasks"][task["name"]] = {"status": state, "detail": detail}
+        sys.stdout.flush()
+        sys.stderr.flush()
+    with _open(os.path.join(out_dir, "status.json"), "w") as fh:
+        _json_dump(status, fh)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BaseException:
+        traceback.print_exc()
+        _os_exit(2)

@@ -1,0 +1,159 @@
+"""Outputs: scores.csv, grades.csv (nbgrader export's columns), HTML feedback, the nbgrader gradebook."""
+from __future__ import annotations
+
+import csv
+import html
+import io
+from pathlib import Path
+
+SCORE_COLUMNS = ["student_id", "assignment", "task", "score", "max_score", "status", "message"]
+GRADE_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
+                 "raw_score", "late_submission_penalty", "score", "max_score"]
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.2f}"
+
+
+def _csv_text(header, rows) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def write_scores(path: Path, assignment, results) -> None:
+    rows = []
+    for r in sorted(results, key=lambda r: r.student_id):
+        for t in r.tasks:  # task order of the task module
+            msg = " ".join(str(t.message).split())
+            rows.append([r.student_id, assignment.name, t.task, _fmt(t.score), _fmt(t.max_score), t.status, msg])
+    path.write_text(_csv_text(SCORE_COLUMNS, rows), encoding="utf-8")
+
+
+def total_max(assignment) -> float:
+    return sum(assignment.points.values()) + assignment.manual_points
+
+
+def write_grades(path: Path, assignment, results) -> None:
+    """One row per student in `nbgrader export`'s columns. The score is the autograded total; the
+    manually graded written questions count in max_score and add to the score once graded in
+    formgrader (then `nbgrader export` gives the final numbers)."""
+    rows = []
+    for r in sorted(results, key=lambda r: r.student_id):
+        score = round(sum(t.score for t in r.tasks), 2)
+        rows.append([assignment.name, "", "", r.student_id, "", "", "", _fmt(score), _fmt(0.0), _fmt(score),
+                     _fmt(total_max(assignment))])
+    path.write_text(_csv_text(GRADE_COLUMNS, rows), encoding="utf-8")
+
+
+_CSS = """body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}
+table{border-collapse:collapse;width:100%;margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}
+.pass{color:#17612b}.fail{color:#a31515}.warn{background:#fff3cd;padding:.5em;border:1px solid #e0c36b}"""
+
+
+def write_feedback(folder: Path, assignment, result, unsafe: bool) -> Path:
+    """feedback/<student_id>/<notebook>.html: each task, each check and its message. No hidden inputs
+    or reference values appear (check messages are written not to reveal them)."""
+    out_dir = folder / result.student_id
+    out_dir.mkdir(parents=True, exist_ok=True)
+    e = html.escape
+    total = sum(t.score for t in result.tasks)
+    auto_max = sum(t.max_score for t in result.tasks)
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(assignment.name)}: feedback for "
+             f"{e(result.student_id)}</title><style>{_CSS}</style></head><body>",
+             f"<h1>{e(assignment.name)}: feedback for {e(result.student_id)}</h1>",
+             f"<p>Autograded score: <b>{_fmt(total)} / {_fmt(auto_max)}</b>"
+             + (f" (written questions, graded by hand: {_fmt(assignment.manual_points)} more points)"
+                if assignment.manual_points else "") + "</p>"]
+    if unsafe:
+        parts.append("<p class='warn'>This submission was graded WITHOUT the sandbox (--unsafe-no-sandbox).</p>")
+    for note in result.notes:
+        parts.append(f"<p class='warn'>{e(note)}</p>")
+    for t in result.tasks:
+        parts.append(f"<h2>{e(t.task)}: {_fmt(t.score)} / {_fmt(t.max_score)} ({e(t.status)})</h2>")
+        parts.append(f"<p>{e(t.message)}</p>")
+        if not t.checks:
+            continue
+        parts.append("<table><tr><th>check</th><th>weight</th><th>result</th><th>message</th></tr>")
+        for name, weight, passed, message in t.checks:
+            cls, word = ("pass", "passed") if passed else ("fail", "failed")
+            parts.append(f"<tr><td>{e(name)}</td><td>{weight:g}</td><td class='{cls}'>{word}</td><td>{e(message)}</td></tr>")
+        parts.append("</table>")
+    parts.append("<p>Grades come from hidden probes of your functions run in a sandbox; the visible tests in the "
+                 "notebook check the same properties on other inputs.</p></body></html>")
+    path = out_dir / f"{assignment.source_path.stem}.html"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- nbgrader gradebook
+
+
+def _distribute(score: float, cells: list[tuple[str, float]]) -> dict[str, float]:
+    """Split a task's score over its test cells in proportion to their points; the parts sum to it."""
+    total = sum(p for _, p in cells)
+    out, used = {}, 0.0
+    for i, (gid, pts) in enumerate(cells):
+        if i == len(cells) - 1:
+            out[gid] = round(score - used, 4)
+        else:
+            out[gid] = round(score * pts / total, 4)
+            used += out[gid]
+    return out
+
+
+def record_gradebook(db_path: Path, assignment, results) -> None:
+    """Write the assignment's structure and every student's per-test-cell scores into nbgrader's
+    gradebook, so formgrader, `nbgrader export` and `nbgrader generate_feedback` see our grades."""
+    import os
+    import sys
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    # nbgrader runs the `alembic` command to check the database schema; it lives next to python.
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+    from autograder import notebooks
+
+    nb_name = assignment.source_path.stem
+    names = assignment.task_names
+    graded = notebooks.grade_cells(assignment.source_nb)
+    import warnings
+
+    warnings.filterwarnings("ignore", module="sqlalchemy")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    with Gradebook(f"sqlite:///{db_path}") as gb:
+        gb.update_or_create_assignment(assignment.name)
+        try:
+            gb.find_notebook(nb_name, assignment.name)
+        except MissingEntry:
+            gb.add_notebook(nb_name, assignment.name)
+        for gid, pts, ctype in graded:
+            gb.update_or_create_grade_cell(gid, nb_name, assignment.name, max_score=pts, cell_type=ctype)
+        for cell in assignment.source_nb.cells:
+            nbg = cell.get("metadata", {}).get("nbgrader", {})
+            if nbg.get("solution") and nbg.get("grade_id"):
+                gb.update_or_create_solution_cell(nbg["grade_id"], nb_name, assignment.name)
+        for r in results:
+            try:
+                gb.find_student(r.student_id)
+            except MissingEntry:
+                gb.add_student(r.student_id)
+            try:
+                gb.find_submission(assignment.name, r.student_id)
+            except MissingEntry:
+                gb.add_submission(assignment.name, r.student_id)
+            by_task = {t.task: t for t in r.tasks}
+            for task in names:
+                cells = [(gid, pts) for gid, pts, _ in graded if notebooks.task_of_grade_id(gid, names) == task]
+                parts = _distribute(by_task[task].score, cells)
+                for gid, value in parts.items():
+                    grade = gb.find_grade(gid, nb_name, assignment.name, r.student_id)
+                    grade.auto_score = value
+                    grade.manual_score = None
+                    grade.needs_manual_grade = False
+            gb.db.commit()

@@ -1,0 +1,175 @@
+"""What a task definition is made of: inputs (judge side), a probe (sandbox side), checks (judge side).
+
+An assignment module in `autograder/tasks/<assignment>.py` defines `TASKS = [Task(...), ...]`.
+See autograder/README.md for a worked example. In short:
+
+- `inputs(rng) -> dict[str, np.ndarray]`: the hidden inputs, drawn by the judge from a seeded
+  generator. They are written to an .npz and loaded by the probe before any student code runs.
+- `probe(target, inputs, record)`: runs INSIDE the sandbox, so it must be self-contained (only the
+  names `np` and `torch` and its arguments; its source is shipped, not its module). `target` is the
+  student's function or class; `record(key, lambda: ...)` calls the lambda, converts what it
+  returns to plain arrays and remembers any exception, so one failing call costs one record.
+- `checks`: named `Check(name, weight, fn)`s; `fn(ctx)` returns a `(passed, message)` pair or a
+  `course_lib.checks.CheckResult`, or raises `Fail(message)`. `ctx.get(key)` returns the
+  student's array after strict validation, `ctx.ref(key)` the reference array computed from the
+  solution notebook, `ctx.inputs` the hidden inputs. The task's score is
+  points * (sum of weights of passed checks) / (sum of all weights).
+
+Messages must not reveal hidden inputs or reference values: say what property failed.
+"""
+from __future__ import annotations
+
+import inspect
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+
+class Fail(Exception):
+    """Raised by a check (or by ctx.get) to fail the check with a message for the student."""
+
+
+@dataclass
+class Check:
+    name: str
+    weight: float
+    fn: Callable[["Context"], Any]
+
+
+@dataclass
+class Task:
+    name: str
+    inputs: Callable[[np.random.Generator], dict]
+    probe: Callable
+    checks: list[Check]
+    target: str | None = None      # the name the answer cell defines (default: the task name)
+    timeout: float | None = None   # seconds for this task's probe (default: the grade command's)
+    doc: str = ""
+
+    def __post_init__(self):
+        self.target = self.target or self.name
+        total = sum(c.weight for c in self.checks)
+        if not self.checks or total <= 0:
+            raise ValueError(f"task {self.name} needs checks with positive weights")
+
+    @property
+    def probe_source(self) -> str:
+        return textwrap.dedent(inspect.getsource(self.probe))
+
+    @property
+    def probe_name(self) -> str:
+        return self.probe.__name__
+
+
+_KIND_NAMES = {"tensor": "a torch.Tensor", "ndarray": "a numpy array", "python_float": "a Python float",
+               "python_int": "a Python int", "python_bool": "a Python bool", "numpy_scalar": "a numpy scalar",
+               "list": "a list", "tuple": "a tuple", "none": "None"}
+
+
+class Context:
+    """What a check sees: the student's validated results, the reference and the hidden inputs."""
+
+    def __init__(self, student_meta, student_arrays, ref_meta, ref_arrays, inputs):
+        self._meta = student_meta or {}
+        self._arrays = student_arrays or {}
+        self._ref_meta = ref_meta or {}
+        self._ref_arrays = ref_arrays or {}
+        self.inputs = inputs
+
+    # -- student side
+    def meta(self, key: str) -> dict:
+        entry = self._meta.get(key)
+        if entry is None:
+            raise Fail(f"the probe '{key}' produced no result (the task crashed or timed out before it)")
+        if not isinstance(entry, dict) or not entry.get("ok"):
+            err = entry.get("error") if isinstance(entry, dict) else None
+            raise Fail(f"raised {err}" if err and not str(err).startswith("returned") else str(err or "invalid result"))
+        return entry
+
+    def get(self, key: str, kinds=None, dtype=None, shape=None) -> np.ndarray:
+        """The student's array for `key`, after strict checks (kind, dtype, shape) on both the
+        probe's description and the array itself."""
+        entry = self.meta(key)
+        kind = entry.get("kind")
+        if kinds is not None and kind not in kinds:
+            want = " or ".join(_KIND_NAMES.get(k, k) for k in kinds)
+            raise Fail(f"returned {_KIND_NAMES.get(kind, kind)}; expected {want}")
+        if kind in ("list", "tuple", "none"):
+            raise Fail(f"returned {_KIND_NAMES[kind]}; expected an array")
+        arr = self._arrays.get(key)
+        if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biufc":
+            raise Fail("the result could not be read as a numeric array")
+        if list(arr.shape) != list(entry.get("shape", [])):
+            raise Fail("the result's shape is inconsistent")
+        if dtype is not None:
+            wanted = dtype if isinstance(dtype, (list, tuple)) else (dtype,)
+            if entry.get("dtype") not in wanted:
+                raise Fail(f"has dtype {entry.get('dtype')}; expected {' or '.join(wanted)}")
+        if shape is not None and tuple(arr.shape) != tuple(shape):
+            raise Fail(f"has shape {tuple(arr.shape)}; expected {tuple(shape)}")
+        return arr
+
+    def items(self, key: str, kinds=("list", "tuple")) -> list[str]:
+        """Keys of the items of a returned list/tuple (for functions that return several arrays)."""
+        entry = self.meta(key)
+        if entry.get("kind") not in kinds:
+            raise Fail(f"returned {_KIND_NAMES.get(entry.get('kind'), entry.get('kind'))}; expected a list")
+        return [f"{key}/{i}" for i in range(len(entry.get("items", [])))]
+
+    def has(self, key: str) -> bool:
+        entry = self._meta.get(key)
+        return isinstance(entry, dict) and bool(entry.get("ok"))
+
+    # -- reference side (trusted)
+    def ref(self, key: str) -> np.ndarray:
+        if key not in self._ref_arrays:
+            raise RuntimeError(f"the reference has no result '{key}' (is the solution notebook broken?)")
+        return self._ref_arrays[key]
+
+    def ref_meta(self, key: str) -> dict:
+        return self._ref_meta[key]
+
+
+def run_check(check: Check, ctx: Context) -> tuple[bool, str]:
+    try:
+        out = check.fn(ctx)
+    except Fail as err:
+        return False, str(err)
+    except Exception as err:  # a judge-side error on strange data: fail the check, say so
+        return False, f"could not be judged ({type(err).__name__}: {err})"
+    if hasattr(out, "passed") and hasattr(out, "message"):
+        return bool(out.passed), str(out.message)
+    passed, message = out
+    return bool(passed), str(message)
+
+
+# ---------------------------------------------------------------- check builders used by task modules
+
+
+def close_to_reference(key: str, kinds=None, dtype=None, rtol: float = 1e-6, atol: float = 1e-8,
+                       what: str = "the values"):
+    """Check: the student's array has the reference's shape and matches it within tolerances
+    (inf and nan must appear where the reference has them)."""
+
+    def fn(ctx: Context):
+        ref = ctx.ref(key)
+        got = ctx.get(key, kinds=kinds, dtype=dtype, shape=ref.shape)
+        if not np.allclose(got.astype(np.float64), ref.astype(np.float64), rtol=rtol, atol=atol, equal_nan=True):
+            bad = ~np.isclose(got.astype(np.float64), ref.astype(np.float64), rtol=rtol, atol=atol, equal_nan=True)
+            return False, f"{what} are wrong at {int(bad.sum())} of {bad.size} entries"
+        return True, f"{what} are correct"
+
+    return fn
+
+
+def equal_to_reference(key: str, kinds=None, dtype=None, what: str = "the values"):
+    def fn(ctx: Context):
+        ref = ctx.ref(key)
+        got = ctx.get(key, kinds=kinds, dtype=dtype, shape=ref.shape)
+        if not np.array_equal(got, ref):
+            return False, f"{what} are wrong at {int((got != ref).sum())} of {ref.size} entries"
+        return True, f"{what} are correct"
+
+    return fn
