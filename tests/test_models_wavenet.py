@@ -217,4 +217,4 @@ def test_position_encoding_limits_and_training_step():
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert float(loss) < before
+    assert float(loss.detach()) < before
