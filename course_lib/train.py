@@ -74,7 +74,8 @@ def fit(model: torch.nn.Module, train_data: Data, val_data: Data, nll_fn: Callab
     """Train `model` to minimise `nll_fn` and keep the weights of the best validation epoch.
 
     Stops after `epochs`, after `patience` epochs without a better validation NLL, or once
-    `max_seconds` have passed (so a notebook stays in its time budget). Seeds torch with `seed`
+    `max_seconds` have passed (checked before every minibatch, so a notebook or benchmark stays in
+    its time budget; the last, partial epoch is still validated). Seeds torch with `seed`
     for the shuffling and anything random in the model.
     """
     import time
@@ -90,15 +91,19 @@ def fit(model: torch.nn.Module, train_data: Data, val_data: Data, nll_fn: Callab
     for epoch in bar:
         model.train()
         perm = torch.randperm(n, generator=shuffle_gen)
-        running = 0.0
+        running, seen = 0.0, 0
         for start in range(0, n, batch_size):
+            if max_seconds is not None and time.perf_counter() - start_time > max_seconds:
+                break  # out of time mid-epoch: validate what we have and stop
+
             batch = _take(train_data, perm[start:start + batch_size])
             loss = nll_fn(model, batch).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
             running += float(loss.detach()) * len(perm[start:start + batch_size])
-        history.train_nll.append(running / n)
+            seen += len(perm[start:start + batch_size])
+        history.train_nll.append(running / max(seen, 1))
         history.val_nll.append(evaluate_nll(model, val_data, nll_fn))
         if history.val_nll[-1] < best:
             best, history.best_epoch = history.val_nll[-1], epoch
