@@ -103,11 +103,12 @@ def _densify(points: np.ndarray, step: float = 0.5) -> np.ndarray:
     """Insert points along each segment so no two neighbours are more than `step` apart."""
     if len(points) < 2:
         return points
-    out = [points[:1]]
-    for a, b in zip(points[:-1], points[1:]):
-        n = max(1, int(np.ceil(np.linalg.norm(b - a) / step)))
-        out.append(a + (b - a) * (np.arange(1, n + 1)[:, None] / n))
-    return np.concatenate(out)
+    seg = np.diff(points, axis=0)
+    n = np.maximum(1, np.ceil(np.hypot(seg[:, 0], seg[:, 1]) / step)).astype(np.int64)
+    which = np.repeat(np.arange(len(seg)), n)  # the segment each new point lies on
+    k = np.arange(len(which)) - np.repeat(np.cumsum(n) - n, n) + 1  # 1..n within its segment
+    inner = points[which] + seg[which] * (k / n[which])[:, None]
+    return np.concatenate([points[:1], inner])
 
 
 def _smooth(points: np.ndarray, width: float) -> np.ndarray:
@@ -128,7 +129,8 @@ def _resample(points: np.ndarray, step: float) -> np.ndarray:
     """Points at (roughly) equal path length `step` along a polyline, both ends kept."""
     if len(points) < 2:
         return points
-    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))])
+    d = np.diff(points, axis=0)
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(d[:, 0], d[:, 1]))])
     n = max(1, int(round(arc[-1] / step)))
     where = np.linspace(0.0, arc[-1], n + 1)
     return np.stack([np.interp(where, arc, points[:, k]) for k in range(2)], axis=1)
