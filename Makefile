@@ -7,8 +7,10 @@ PINS_HASH := $(shell cat pyproject.toml requirements.txt | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(PINS_HASH)
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST_WORKERS ?= 2
+# nbgrader runs helper programs (alembic, jupyter) by name: the environment's bin comes first.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup lab test html bench clean
+.PHONY: setup lab test test-browser html bench clean
 
 setup: $(STAMP)
 
@@ -24,7 +26,10 @@ lab: setup  ## open the course in JupyterLab
 	$(VENV)/bin/jupyter lab --notebook-dir=. $(ROOT_FLAG)
 
 test: setup  ## the whole test suite, notebooks included
-	$(PY) -m pytest -n $(PYTEST_WORKERS) tests
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup tests
+
+test-browser: setup  ## only the real-browser tests (needs Debian's chromium)
+	$(PY) -m pytest -v -m browser tests/test_browser.py
 
 html: setup  ## execute the lectures and render them with figures into _build/html/
 	$(VENV)/bin/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=600 \

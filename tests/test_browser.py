@@ -1,0 +1,162 @@
+"""Real-browser tests: what students and instructors click in JupyterLab, in Debian's Chromium.
+
+A widget whose pure function passes its unit test can still be dead in the browser, and nbgrader's
+JupyterLab extension has had releases that do not load on recent JupyterLab. These tests run all
+cells of the lectures with explorers, move a control and check that the drawn image changes; run a
+student's wrong answer against the visible tests; and check nbgrader's extension and Formgrader.
+
+Screenshots go to `_build/browser/<run>/` (one per path on success, one per failure).
+Run them alone with `make test-browser`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from browser_support import (CHROMIUM, CHROMIUM_FLAGS, ROOT, chromium_missing_reason, copy_course, start_lab,
+                             venv_env)
+
+_missing = chromium_missing_reason()
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"),
+              pytest.mark.skipif(_missing is not None, reason=_missing or "")]
+
+RUN_DIR = ROOT / "_build" / "browser" / os.environ.get("BROWSER_RUN", dt.datetime.now().strftime("%Y%m%d-%H%M%S"))
+CELL_TIMEOUT_MS = 240_000
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A copy of the course with the assignments registered in its own gradebook."""
+    root = copy_course(tmp_path_factory.mktemp("course") / "course")
+    nbgrader = Path(sys.executable).parent / "nbgrader"
+    for source in sorted((root / "solutions").glob("*/*.ipynb")):
+        subprocess.run([str(nbgrader), "db", "assignment", "add", source.parent.name], cwd=root, check=True,
+                       capture_output=True, env=venv_env())
+    return root
+
+
+@pytest.fixture(scope="module")
+def lab(course, tmp_path_factory):
+    server = start_lab(course, tmp_path_factory.mktemp("lab-runtime"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser_context():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            tempfile.mkdtemp(prefix="chromium-profile-"), executable_path=CHROMIUM, headless=True,
+            args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 1000})
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser_context, request):
+    """A fresh tab that records console errors and leaves a screenshot if the test fails."""
+    tab = browser_context.new_page()
+    tab.console_errors = []
+    tab.on("console", lambda msg: tab.console_errors.append(msg.text) if msg.type == "error" else None)
+    tab.on("pageerror", lambda err: tab.console_errors.append(str(err)))
+    yield tab
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    if failed:
+        RUN_DIR.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(RUN_DIR / f"FAILED-{request.node.name}.png"), full_page=True)
+    tab.close()
+
+
+def screenshot(page, name: str) -> Path:
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    path = RUN_DIR / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+# ----------------------------------------------------------------------------- notebook helpers
+
+
+def open_notebook(page, lab, relpath: str) -> None:
+    page.goto(lab.url(f"lab/tree/{relpath}"))
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    # The kernel is ready when the toolbar's kernel status reads idle.
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+
+
+def run_all_cells(page) -> None:
+    page.locator(".jp-Notebook").first.click()
+    page.keyboard.press("Escape")
+    page.evaluate("window.__courseRunStart = Date.now()")
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    wait_until_idle(page)
+
+
+def wait_until_idle(page) -> None:
+    """Wait until no cell is queued or running ('[*]') and the kernel is idle."""
+    page.wait_for_function(
+        """() => {
+            const prompts = [...document.querySelectorAll('.jp-InputArea-prompt')].map(p => p.textContent);
+            const busy = prompts.some(t => t.includes('*'));
+            const status = document.querySelector('.jp-Notebook-ExecutionIndicator');
+            return !busy && status && status.dataset.status === 'idle';
+        }""", timeout=CELL_TIMEOUT_MS, polling=500)
+
+
+def error_outputs(page) -> list[str]:
+    return page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], "
+                        ".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']").all_inner_texts()
+
+
+def widget_image(widget) -> str:
+    """The data URL of the (last) image an explorer drew."""
+    images = widget.locator("img")
+    images.last.wait_for(timeout=60_000)
+    return images.last.get_attribute("src")
+
+
+def explorer(page, marker: str):
+    """The widget box whose controls include a label containing `marker`."""
+    boxes = page.locator(".jupyter-widgets.widget-box", has=page.locator(f".widget-label:has-text('{marker}')"))
+    boxes.first.wait_for(timeout=60_000)
+    boxes.first.scroll_into_view_if_needed()
+    return boxes.first
+
+
+def wait_for_new_image(widget, before: str, timeout_ms: int = 60_000) -> str:
+    widget.page.wait_for_function(
+        """([el, before]) => { const imgs = el.querySelectorAll('img');
+            return imgs.length && imgs[imgs.length - 1].src !== before; }""",
+        arg=[widget.element_handle(), before], timeout=timeout_ms)
+    return widget_image(widget)
+
+
+# ----------------------------------------------------------------------------- instructor path
+
+
+def test_nbgrader_extension_loads_without_console_errors(page, lab):
+    page.goto(lab.url("lab"))
+    page.get_by_role("menuitem", name="Nbgrader").wait_for(timeout=120_000)
+    page.get_by_role("menuitem", name="Nbgrader").click()
+    page.get_by_text("Formgrader").first.wait_for(timeout=30_000)
+    screenshot(page, "instructor-lab-nbgrader-menu")
+    assert page.console_errors == [], f"browser console errors: {page.console_errors}"
+
+
+def test_formgrader_lists_the_course_assignments(page, lab, course):
+    page.goto(lab.url("formgrader"))
+    expected = sorted(p.parent.name for p in (course / "solutions").glob("*/*.ipynb"))
+    assert expected, "no assignments under solutions/"
+    for name in expected:
+        page.get_by_text(name, exact=True).first.wait_for(timeout=60_000)
+    screenshot(page, "instructor-formgrader-assignments")
