@@ -7,6 +7,7 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
+from matplotlib.ticker import MaxNLocator
 
 
 def _axes(ax, figsize=(4, 4)):
@@ -41,7 +42,8 @@ def image_grid(images, nrow: int | None = None, title: str = "Samples", ax=None,
         r, c = divmod(k, ncol)
         canvas[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = img
     ax = _axes(ax, figsize=(min(2 + ncol, 10), min(2 + nrow, 10)))
-    ax.imshow(canvas, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    cm = plt.get_cmap(cmap).with_extremes(bad="#c6d4e1")  # the gaps between tiles, so borders stay visible
+    ax.imshow(canvas, cmap=cm, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_title(title)
     ax.set_xlabel(f"{n} images, {h}x{w} pixels")
     ax.set_xticks([])
@@ -63,6 +65,8 @@ def plot_matrix(matrix, title: str, xlabel: str, ylabel: str, ax=None, cmap: str
         cbar = plt.colorbar(im, ax=ax, fraction=0.046)
     if colorbar_label:
         cbar.set_label(colorbar_label)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rows and columns are indices
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -164,6 +168,7 @@ def plot_learning_curves(history, ax=None, title: str = "Learning curves"):
     ax.plot(epochs, history.val_nll, marker="s", label="validation")
     if history.best_epoch >= 0:
         ax.axvline(history.best_epoch + 1, color="grey", ls="--", label="best epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("NLL (nats per example)")
     ax.set_title(title)

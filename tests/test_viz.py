@@ -133,3 +133,12 @@ def test_functions_draw_on_a_given_axes():
     assert viz.image_grid(np.zeros((2, 4, 4)), ax=axes[0]) is axes[0]
     assert viz.plot_waveform(np.zeros(5), ax=axes[1]) is axes[1]
     assert viz.plot_mask(np.eye(3), ax=axes[2]) is axes[2]
+
+
+def test_matrix_ticks_are_whole_indices_and_grid_gaps_are_visible():
+    ax = viz.plot_mask(np.tril(np.ones((4, 4)), -1))
+    ax.figure.canvas.draw()
+    assert all(float(t).is_integer() for t in ax.get_xticks()), "rows and columns are indices"
+    ax = viz.image_grid(np.zeros((4, 3, 3)))
+    cmap = ax.get_images()[0].get_cmap()
+    assert cmap.get_bad()[:3] != cmap(0.0)[:3], "the gaps between tiles must not look like background"
