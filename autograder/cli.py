@@ -77,7 +77,7 @@ def cmd_grade(args) -> int:
         fh.write("\n".join(log_lines) + "\n")
         for r in results:
             fh.write(f"\n== {r.student_id} ({r.notebook}): sandbox wall {r.wall_s:.1f} s, "
-                     f"{r.output_bytes} bytes of output\n")
+                     f"{r.output_bytes} bytes of output; probe times {r.times}\n")
             for note in r.notes:
                 fh.write(f"note: {note}\n")
             if r.output_excerpt:

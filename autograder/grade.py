@@ -156,7 +156,7 @@ def run_probe(assignment: Assignment, cells, inputs, limits: sandbox.Limits, uns
         (work / "out").mkdir()
         for name, arrays in inputs.items():
             np.savez(work / "inputs" / f"{name}.npz", **arrays)
-        root = str(work) if unsafe else "/submission"
+        root = str(work) if unsafe else "/results"
         job = build_job(assignment, cells, root, limits, threads)
         cmd = sandbox.unsafe_command(work, limits) if unsafe else sandbox.sandbox_command(work, limits, threads)
         env = None
@@ -270,6 +270,7 @@ class StudentResult:
     wall_s: float = 0.0
     output_excerpt: str = ""
     output_bytes: int = 0
+    times: dict = field(default_factory=dict)
 
 
 def _rows_for_all(assignment, sid, status, message) -> list[TaskResult]:
@@ -367,6 +368,8 @@ def grade_submission(assignment: Assignment, sub: Submission, inputs, ref, limit
         res.wall_s = probe.run.wall_s
         res.output_excerpt = probe.run.output[:4000]
         res.output_bytes = probe.run.output_bytes
+        times = probe.status.get("times")
+        res.times = times if isinstance(times, dict) else {}
     return res
 
 

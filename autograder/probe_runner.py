@@ -182,23 +182,37 @@ class Recorder:
 # ---------------------------------------------------------------- child processes
 
 
+def _kill_group(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def _child_run(fn, timeout):
-    """Fork; run fn() in the child (which exits); return ('ok'|'timeout'|'crashed', detail)."""
+    """Fork; run fn() in the child (its own process group, killed as a whole afterwards, so that
+    processes it leaves behind cannot touch later tasks); return (status, detail)."""
     pid = _os_fork()
     if pid == 0:
         code = 0
         try:
+            os.setpgid(0, 0)
             signal.signal(signal.SIGALRM, signal.SIG_DFL)
             fn()
         except BaseException:
             code = 3
         _os_exit(code)
+    try:
+        os.setpgid(pid, pid)
+    except OSError:
+        pass
     deadline = _time() + timeout
     while True:
         done, status = _waitpid(pid, os.WNOHANG)
         if done:
             break
         if _time() > deadline:
+            _kill_group(pid)
             try:
                 _os_kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -206,6 +220,7 @@ def _child_run(fn, timeout):
             _waitpid(pid, 0)
             return "timeout", f"did not finish within {timeout:g} s"
         _sleep(0.01)
+    _kill_group(pid)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         try:
@@ -241,6 +256,7 @@ def _screen_cells(cells, setup_ns, cell_timeout):
         if pid == 0:
             code = 0
             try:
+                os.setpgid(0, 0)
                 _os_close(read_fd)
                 ns = _dict(setup_ns)
                 for i in _range(start, _len(cells)):
@@ -254,6 +270,10 @@ def _screen_cells(cells, setup_ns, cell_timeout):
             except BaseException:
                 code = 3
             _os_exit(code)
+        try:
+            os.setpgid(pid, pid)
+        except OSError:
+            pass
         _os_close(write_fd)
         buf, current, started, timed_out, reaped = b"", None, _time(), False, False
 
@@ -298,6 +318,7 @@ def _screen_cells(cells, setup_ns, cell_timeout):
                 parse(buf)
                 break
         _os_close(read_fd)
+        _kill_group(pid)
         if not reaped:
             try:
                 _os_kill(pid, signal.SIGKILL)
@@ -352,13 +373,27 @@ def _run_task(task, cells, verdicts, setup_ns, inputs, out_dir, threads):
         _json_dump(meta, fh)
 
 
+def _warm_up():
+    """Pay torch's one-time costs (the optimizers' first step imports a lot) before forking, so
+    that they are paid once per submission and not inside a task's time limit."""
+    try:
+        layer = torch.nn.Linear(2, 2)
+        for opt in (torch.optim.Adam(layer.parameters(), lr=0.1), torch.optim.SGD(layer.parameters(), lr=0.1)):
+            opt.zero_grad()
+            layer(torch.zeros(1, 2)).sum().backward()
+            opt.step()
+    except Exception:
+        pass
+
+
 def main():
     job = json.loads(sys.stdin.read())
     out_dir = job["out_dir"]
     os.makedirs(out_dir, exist_ok=True)
     threads = _int(job.get("threads", 1))
     torch.set_num_threads(threads)
-    status = {"setup": None, "cells": None, "tasks": {}}
+    status = {"setup": None, "cells": None, "tasks": {}, "times": {}}
+    t0 = _time()
     # Inputs are read before any student code runs.
     inputs = {}
     for task in job["tasks"]:
@@ -369,19 +404,27 @@ def main():
         _exec_cell(job["setup"], setup_ns, "<setup cell>")
     except BaseException as err:
         status["setup"] = _describe_exception(err)
+    _warm_up()
+    status["times"]["setup"] = round(_time() - t0, 3)
     cells = job["cells"]
+    t0 = _time()
     verdicts = _screen_cells(cells, setup_ns, _float(job.get("cell_timeout", 10)))
     status["cells"] = verdicts
+    status["times"]["screen"] = round(_time() - t0, 3)
     for task in job["tasks"]:
         own = [i for i, c in _enumerate(cells) if c["task"] == task["name"]]
         bad = [verdicts[i] for i in own if not verdicts[i]["ok"]]
         if bad:
             status["tasks"][task["name"]] = {"status": bad[0]["status"], "detail": bad[0]["error"]}
             continue
+        t0 = _time()
         state, detail = _child_run(
             lambda t=task: _run_task(t, cells, verdicts, setup_ns, inputs[t["name"]], out_dir, threads),
             _float(task.get("timeout", 60)))
+        if state == "ok" and not os.path.exists(os.path.join(out_dir, f"{task['name']}.json")):
+            state, detail = "crashed", "the process exited before the probe finished (os._exit or sys.exit in a thread?)"
         status["tasks"][task["name"]] = {"status": state, "detail": detail}
+        status["times"][task["name"]] = round(_time() - t0, 3)
         sys.stdout.flush()
         sys.stderr.flush()
     with _open(os.path.join(out_dir, "status.json"), "w") as fh:

@@ -32,10 +32,10 @@ class Limits:
     probe_s: float = 60.0          # one task's probe (one forked child)
     cell_s: float = 10.0           # executing one answer cell at top level
     memory_mb: int = 2048          # address space per process
-    nproc: int = 256               # processes and threads
+    nproc: int = 128               # processes and threads
     fsize_mb: int = 64             # largest file a process may write
     tmp_mb: int = 64               # size of the private /tmp
-    disk_mb: int = 256             # everything written into the work folder
+    disk_mb: int = 256             # the private working folder /submission (a tmpfs) and /results
     output_kb: int = 64            # captured stdout+stderr kept for the log
 
 
@@ -89,7 +89,8 @@ def sandbox_command(work: Path, limits: Limits, threads: int = 1) -> list[str]:
         "--ro-bind", str(COURSE_LIB), str(COURSE_LIB),
         "--ro-bind", str(EMPTY_DIR), str(COURSE_LIB / "models"),
         "--ro-bind", str(RUNNER), "/grader/probe_runner.py",
-        "--bind", str(work), "/submission",
+        "--size", str(limits.disk_mb * 2**20), "--tmpfs", "/submission",
+        "--bind", str(work), "/results",
         "--chdir", "/submission",
         "--unshare-all", "--die-with-parent", "--new-session",
         "--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "PATH", f"{venv}/bin:/usr/bin:/bin",
@@ -110,6 +111,64 @@ def _prlimit(limits: Limits) -> list[str]:
     cpu = int(limits.wall_s) + 30
     return ["prlimit", f"--as={limits.memory_mb * 2**20}", f"--nproc={limits.nproc}",
             f"--fsize={limits.fsize_mb * 2**20}", f"--cpu={cpu}", "--core=0", "--"]
+
+
+# ---------------------------------------------------------------- a pids cgroup (fork bombs)
+#
+# RLIMIT_NPROC does not bind processes whose real user is root (as in CI containers), so when a
+# writable pids cgroup exists each submission runs in its own, with pids.max = limits.nproc. When
+# grading as an ordinary user, prlimit's --nproc does the job and no cgroup is needed.
+
+_PIDS_ROOTS = [Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")]
+
+
+def make_pids_cgroup(limit: int) -> Path | None:
+    for root in _PIDS_ROOTS:
+        if not (root / "cgroup.procs").exists():
+            continue
+        if root == Path("/sys/fs/cgroup") and "pids" not in _read(root / "cgroup.subtree_control"):
+            continue
+        try:
+            parent = root / "course-autograder"
+            parent.mkdir(exist_ok=True)
+            group = Path(tempfile.mkdtemp(prefix="sub-", dir=parent))
+            (group / "pids.max").write_text(str(limit))
+            return group
+        except OSError:
+            continue
+    return None
+
+
+def _read(p: Path) -> str:
+    try:
+        return p.read_text()
+    except OSError:
+        return ""
+
+
+def remove_cgroup(group: Path | None) -> None:
+    if group is None:
+        return
+    for _ in range(50):
+        pids = _read(group / "cgroup.procs").split()
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError, PermissionError):
+                pass
+        time.sleep(0.05)
+    try:
+        group.rmdir()
+    except OSError:
+        pass
+
+
+def in_cgroup(cmd: list[str], group: Path | None) -> list[str]:
+    if group is None:
+        return cmd
+    return ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(group)] + cmd
 
 
 def _dir_size(path: Path, cap: int) -> int:
@@ -137,6 +196,8 @@ def run_sandboxed(cmd: list[str], stdin_data: bytes, work: Path, limits: Limits,
                   env: dict | None = None) -> RunResult:
     """Run `cmd`, feed stdin, keep the first output_kb of output, enforce wall clock and disk quota."""
     start = time.monotonic()
+    group = make_pids_cgroup(limits.nproc)
+    cmd = in_cgroup(cmd, group)
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             cwd=str(work), env=env, start_new_session=True)
     cap = limits.output_kb * 1024
@@ -178,6 +239,7 @@ def run_sandboxed(cmd: list[str], stdin_data: bytes, work: Path, limits: Limits,
         except (ProcessLookupError, PermissionError):
             proc.kill()
         proc.wait()
+    remove_cgroup(group)
     reader.join(timeout=5)
     output = bytes(kept).decode("utf-8", errors="replace")
     return RunResult(proc.returncode, timed_out, disk, output, counted[0], time.monotonic() - start)

@@ -79,8 +79,20 @@ class Context:
         self.inputs = inputs
 
     # -- student side
-    def meta(self, key: str) -> dict:
+    def _lookup(self, key: str):
         entry = self._meta.get(key)
+        if entry is None and "/" in key:  # an item of a returned list: "key/0", "key/1/2"
+            head, *rest = key.split("/")
+            entry = self._meta.get(head)
+            for part in rest:
+                items = entry.get("items") if isinstance(entry, dict) else None
+                if not isinstance(items, list) or not part.isdigit() or int(part) >= len(items):
+                    return None
+                entry = items[int(part)]
+        return entry
+
+    def meta(self, key: str) -> dict:
+        entry = self._lookup(key)
         if entry is None:
             raise Fail(f"the probe '{key}' produced no result (the task crashed or timed out before it)")
         if not isinstance(entry, dict) or not entry.get("ok"):
@@ -119,7 +131,7 @@ class Context:
         return [f"{key}/{i}" for i in range(len(entry.get("items", [])))]
 
     def has(self, key: str) -> bool:
-        entry = self._meta.get(key)
+        entry = self._lookup(key)
         return isinstance(entry, dict) and bool(entry.get("ok"))
 
     # -- reference side (trusted)

@@ -1,0 +1,112 @@
+"""`python -m autograder check A`: the instructor's self-test of an assignment's grading.
+
+Grades, in one sandboxed run: the solution notebook (must score full marks on every task), the
+blank student version assignments/A/A.ipynb (must score 0 on every autograded task), and one
+submission per mutant in tests/mutants/A.py (the solution with one answer cell replaced by a
+realistic wrong answer; must lose points on its task). Prints a table; exit code 1 on any failure.
+"""
+from __future__ import annotations
+
+import copy
+import runpy
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from autograder import collect, notebooks, sandbox
+from autograder.grade import Course, grade_all, load_assignment
+
+
+def load_mutants(course: Course, name: str) -> dict:
+    path = course.root / "tests" / "mutants" / f"{name}.py"
+    if not path.exists():
+        return {}
+    return runpy.run_path(str(path)).get("MUTANTS", {})
+
+
+def _with_cell(nb, task: str, source: str):
+    out = copy.deepcopy(nb)
+    for cell in out.cells:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == task:
+            cell.source = source
+    return out
+
+
+def run_check_command(name: str, course: Course, unsafe: bool = False, workers: int = 2,
+                      timeout: float = 300.0, quiet: bool = False) -> int:
+    if not unsafe and not sandbox.bwrap_available():
+        print("error: bubblewrap is needed (or pass --unsafe-no-sandbox)")
+        return 2
+    assignment = load_assignment(name, course)
+    mutants = load_mutants(course, name)
+    blank_path = course.assignments / name / assignment.notebook_name
+    limits = sandbox.Limits(wall_s=timeout, probe_s=min(60.0, timeout), cell_s=10.0)
+    expectations = {}   # student id -> (kind, task, mutant)
+    with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
+        root = Path(tmp)
+
+        def put(sid, nb):
+            (root / sid).mkdir()
+            nbformat.write(nb, root / sid / assignment.notebook_name)
+
+        put("solution", assignment.source_nb)
+        expectations["solution"] = ("solution", None, None)
+        if blank_path.exists():
+            put("blank", notebooks.read_notebook(blank_path))
+            expectations["blank"] = ("blank", None, None)
+        for task, variants in sorted(mutants.items()):
+            for mname, source in sorted(variants.items()):
+                sid = f"mutant-{task}-{mname}".replace("_", "-")
+                put(sid, _with_cell(assignment.source_nb, task, source))
+                expectations[sid] = ("mutant", task, mname)
+        subs = collect.from_folder(root, name, assignment.notebook_name, lambda m: None)
+        t0 = time.monotonic()
+        results = grade_all(assignment, subs, limits, unsafe, workers, log=(lambda m: None) if quiet else print)
+        elapsed = time.monotonic() - t0
+    failures = []
+    lines = []
+    for r in results:
+        kind, task, mname = expectations[r.student_id]
+        by = {t.task: t for t in r.tasks}
+        if kind == "solution":
+            bad = [t for t in r.tasks if t.score < t.max_score]
+            ok = not bad
+            what = "full marks" if ok else "NOT full marks: " + "; ".join(f"{t.task} {t.score:g}/{t.max_score:g} ({t.message})" for t in bad)
+            lines.append(("solution", "all", ok, what))
+        elif kind == "blank":
+            bad = [t for t in r.tasks if t.score > 0]
+            ok = not bad
+            what = "0 on every task" if ok else "NOT zero: " + "; ".join(f"{t.task} {t.score:g}" for t in bad)
+            lines.append(("blank student version", "all", ok, what))
+        else:
+            t = by.get(task)
+            if t is None:
+                ok, what = False, f"unknown task {task} in the mutant set"
+            else:
+                ok = t.score < t.max_score
+                failed = [n for n, _, p, _ in t.checks if not p]
+                what = (f"{t.score:g}/{t.max_score:g}, caught by: {', '.join(failed) or t.status}" if ok
+                        else f"NOT caught: {t.score:g}/{t.max_score:g}")
+            lines.append((f"mutant {mname}", task, ok, what))
+        if not lines[-1][2]:
+            failures.append(lines[-1])
+    if not blank_path.exists():
+        lines.append(("blank student version", "all", False, f"missing {blank_path} (run release)"))
+        failures.append(lines[-1])
+    if not mutants:
+        lines.append(("mutants", "all", False, f"no mutant set at tests/mutants/{name}.py"))
+        failures.append(lines[-1])
+    else:
+        for t in assignment.tasks:
+            if len(mutants.get(t.name, {})) < 1:
+                lines.append(("mutants", t.name, False, "no mutants for this task"))
+                failures.append(lines[-1])
+    w0 = max(len(l[0]) for l in lines)
+    w1 = max(len(l[1]) for l in lines)
+    print(f"check {name}: {len(results)} notebooks graded in {elapsed:.1f} s")
+    for who, task, ok, what in lines:
+        print(f"  {'ok  ' if ok else 'FAIL'}  {who:<{w0}}  {task:<{w1}}  {what}")
+    print(f"check {name}: {'PASSED' if not failures else f'FAILED ({len(failures)} problem(s))'}")
+    return 0 if not failures else 1

@@ -1,0 +1,449 @@
+"""Assignment 2 (NADE and MADE): hidden probes and checks for the autograder.
+
+Each task: `*_inputs(rng)` draws the hidden inputs (judge side), `*_probe(target, inputs, record)`
+runs in the sandbox and records what the student's code returns, and `Check`s with weights judge
+the records against the solution's results and the course's property checks. A task's score is
+its nbgrader points times the weighted share of checks passed. Check messages say what is wrong
+without giving hidden inputs or reference values away.
+"""
+import numpy as np
+import torch
+
+from autograder.taskapi import Check, Fail, Task, close_to_reference
+from course_lib.checks import binary_rows_to_index, check_autoregressive, check_normalization, check_sampler
+
+SEED = 20260202
+TENSOR = ("tensor",)
+
+
+def _all_binary(d):
+    return ((np.arange(2 ** d)[:, None] >> np.arange(d - 1, -1, -1)) & 1).astype(np.float64)
+
+
+# ---------------------------------------------------------------- bernoulli_log_prob
+
+
+def bernoulli_inputs(rng):
+    return {"logits": rng.normal(size=(3, 4, 6)) * 25, "x": (rng.random((3, 4, 6)) < 0.5).astype(np.float64),
+            "extreme": np.linspace(-100, 100, 33, dtype=np.float32)[None, :] + rng.normal(size=(1, 33)).astype(np.float32)}
+
+
+def bernoulli_probe(bernoulli_log_prob, inputs, record):
+    logits, x = torch.from_numpy(inputs["logits"]), torch.from_numpy(inputs["x"])
+    record("random", lambda: bernoulli_log_prob(logits, x))
+    extreme = torch.from_numpy(inputs["extreme"])
+    record("extreme_x0", lambda: bernoulli_log_prob(extreme, torch.zeros_like(extreme)))
+    record("extreme_x1", lambda: bernoulli_log_prob(extreme, torch.ones_like(extreme)))
+    record("half", lambda: bernoulli_log_prob(torch.zeros(2, 5), torch.ones(2, 5)))
+
+
+def _sums_last_dim(ctx):
+    got = ctx.get("random", kinds=TENSOR)
+    if got.shape != (3, 4):
+        raise Fail(f"inputs of shape (3, 4, 6) gave shape {got.shape}; sum over the last dimension only, keeping (3, 4)")
+    return True, "sums over the last dimension only"
+
+
+def _extremes(ctx):
+    for key in ("extreme_x0", "extreme_x1"):
+        got = ctx.get(key, kinds=TENSOR, shape=(1,))
+        if not np.isfinite(got).all():
+            return False, "not finite for |logits| near 100: use a numerically stable log-sigmoid"
+        if not np.allclose(got.astype(np.float64), ctx.ref(key).astype(np.float64), rtol=1e-4, atol=1e-3):
+            return False, "inaccurate for large |logits| (float32): use a numerically stable log-sigmoid"
+    return True, "finite and accurate for |logits| up to 100"
+
+
+# ---------------------------------------------------------------- nade_log_prob
+
+NADE_CASES = [(1, 3), (7, 7), (12, 3), (25, 16)]
+
+
+def nade_inputs(rng):
+    out = {}
+    for i, (d, h) in enumerate(NADE_CASES):
+        out[f"c{i}_W"], out[f"c{i}_V"] = rng.normal(size=(h, d)) * 0.7, rng.normal(size=(d, h)) * 0.7
+        out[f"c{i}_b"], out[f"c{i}_c"] = rng.normal(size=d) * 0.7, rng.normal(size=h) * 0.7
+        out[f"c{i}_x"] = (rng.random((9, d)) < 0.4).astype(np.float64)
+    out["norm_W"], out["norm_V"] = rng.normal(size=(5, 10)), rng.normal(size=(10, 5))
+    out["norm_b"], out["norm_c"] = rng.normal(size=10), rng.normal(size=5)
+    out["norm_x"] = _all_binary(10)
+    big = rng.normal(size=4).astype(np.float32)
+    out["big_W"], out["big_V"] = rng.normal(size=(3, 4)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32)
+    out["big_b"], out["big_c"] = np.array([80.0, -80.0, 80.0, -80.0], dtype=np.float32) + big, big[:3]
+    out["big_x"] = np.array([[0.0, 1.0, 1.0, 0.0], [1.0, 0.0, 0.0, 1.0]], dtype=np.float32)
+    return out
+
+
+def nade_probe(nade_log_prob, inputs, record):
+    def call(prefix):
+        args = [torch.from_numpy(inputs[f"{prefix}_{k}"]) for k in ("x", "W", "V", "b", "c")]
+        return lambda: nade_log_prob(*args)
+
+    for i in range(4):
+        record(f"case{i}", call(f"c{i}"))
+    record("norm", call("norm"))
+    record("big", call("big"))
+
+
+def _nade_values(ctx):
+    wrong = []
+    for i, (d, h) in enumerate(NADE_CASES):
+        got = ctx.get(f"case{i}", kinds=TENSOR, shape=(9,))
+        if not np.allclose(got.astype(np.float64), ctx.ref(f"case{i}"), atol=1e-6, rtol=1e-6):
+            wrong.append(f"D={d}, H={h}")
+    if wrong:
+        return False, (f"log-likelihoods differ from the definition for {', '.join(wrong)}; check that h_d "
+                       "uses x_<d only (compute step d's conditional before adding W[:, d] x_d)")
+    return True, f"log-likelihoods correct for {len(NADE_CASES)} (D, H) cases"
+
+
+def _nade_normalized(ctx):
+    got = ctx.get("norm", kinds=TENSOR, shape=(1024,))
+    return check_normalization(lambda v: torch.from_numpy(got.astype(np.float64)), torch.zeros(1024, 1), atol=1e-6)
+
+
+def _nade_stable(ctx):
+    got = ctx.get("big", kinds=TENSOR, shape=(2,))
+    if not np.isfinite(got).all():
+        return False, "not finite for output biases near +-80: use a stable log-sigmoid"
+    if not np.allclose(got.astype(np.float64), ctx.ref("big"), rtol=1e-4, atol=1e-3):
+        return False, "inaccurate for output biases near +-80: use a stable log-sigmoid"
+    return True, "finite and accurate for large biases"
+
+
+# ---------------------------------------------------------------- made_masks
+
+MASK_CASES = 5
+
+
+def masks_inputs(rng):
+    out = {}
+    for i in range(MASK_CASES):
+        d = int(rng.integers(2, 9))
+        out[f"c{i}_din"] = (rng.permutation(d) + 1).astype(np.int64)
+        sizes = [int(s) for s in rng.integers(1, 10, size=int(rng.integers(1, 4)))]
+        out[f"c{i}_nh"] = np.array(len(sizes))
+        for l, s in enumerate(sizes):
+            out[f"c{i}_h{l}"] = rng.integers(1, max(d, 2), size=s).astype(np.int64)
+    return out
+
+
+def masks_probe(made_masks, inputs, record):
+    for i in range(5):
+        din = inputs[f"c{i}_din"]
+        hid = [inputs[f"c{i}_h{l}"] for l in range(int(inputs[f"c{i}_nh"]))]
+        record(f"case{i}", lambda din=din, hid=hid: made_masks(din, hid))
+    din, hid = inputs["c0_din"], [inputs[f"c0_h{l}"] for l in range(int(inputs["c0_nh"]))]
+    record("as_lists", lambda: made_masks([int(v) for v in din], [[int(v) for v in h] for h in hid]))
+    record("as_tensors", lambda: made_masks(torch.from_numpy(din), [torch.from_numpy(h) for h in hid]))
+
+
+def _mask_list(ctx, key):
+    items = ctx.items(key)
+    ref_n = len([k for k in ctx._ref_arrays if k.startswith(key + "/")])
+    if len(items) != ref_n:
+        raise Fail(f"returned {len(items)} masks for {ref_n - 1} hidden layer(s); expected one per hidden layer plus the output mask")
+    masks = []
+    for i, k in enumerate(items):
+        ref = ctx.ref(k)
+        got = ctx.get(k)
+        if got.shape != ref.shape:
+            raise Fail(f"mask {i} has shape {got.shape}; it must be shaped like the nn.Linear weight "
+                       "(out_features, in_features)")
+        if not np.isin(got, (0, 1)).all():
+            raise Fail(f"mask {i} has entries other than 0 and 1")
+        masks.append((got.astype(np.float64), ref.astype(np.float64)))
+    return masks
+
+
+def _masks_shapes(ctx):
+    for i in range(MASK_CASES):
+        _mask_list(ctx, f"case{i}")
+    return True, "one mask per layer, each shaped like its nn.Linear weight"
+
+
+def _masks_hidden(ctx):
+    for i in range(MASK_CASES):
+        for got, ref in _mask_list(ctx, f"case{i}")[:-1]:
+            if not np.array_equal(got, ref):
+                return False, "a hidden-layer mask is wrong: M[k, j] = 1 iff m_l(k) >= m_(l-1)(j)"
+    return True, "hidden-layer masks correct"
+
+
+def _masks_output(ctx):
+    for i in range(MASK_CASES):
+        got, ref = _mask_list(ctx, f"case{i}")[-1]
+        if not np.array_equal(got, ref):
+            return False, "the output mask is wrong: M[d, k] = 1 iff input_degrees[d] > m_L(k) (strict)"
+    return True, "output masks correct (strict inequality)"
+
+
+def _masks_types(ctx):
+    base = _mask_list(ctx, "case0")
+    for key in ("as_lists", "as_tensors"):
+        other = _mask_list(ctx, key)
+        if any(not np.array_equal(a[0], b[0]) for a, b in zip(base, other)):
+            return False, f"different masks when the degrees are given as {key[3:]}"
+    return True, "accepts numpy arrays, lists and tensors alike"
+
+
+# ---------------------------------------------------------------- MADE
+
+MADE_CASES = [(5, [10], "natural"), (7, [14, 14], "perm"), (9, [9], "perm")]
+N_POINTS = 6
+
+
+def made_inputs(rng):
+    out = {}
+    for i, (d, _, kind) in enumerate(MADE_CASES):
+        out[f"c{i}_order"] = np.arange(d) if kind == "natural" else rng.permutation(d)
+        out[f"c{i}_x"] = rng.normal(size=(N_POINTS, d)).astype(np.float32)
+        out[f"c{i}_xpos"] = (rng.random((N_POINTS, d)) + 0.1).astype(np.float32)
+        out[f"c{i}_delta"] = (rng.random(d) + 0.5).astype(np.float32)
+        out[f"c{i}_train"] = rng.normal(size=(16, d)).astype(np.float32)
+    return out
+
+
+def made_probe(MADE, inputs, record):
+    torch.manual_seed(0)
+
+    def perturbed(model, x, delta):
+        # the base points, then the points with input i moved, one batch of the same shape each
+        outs = [model(x)]
+        for i in range(x.shape[1]):
+            xi = x.clone()
+            xi[:, i] = xi[:, i] + delta[i]
+            outs.append(model(xi))
+        return torch.cat(outs)
+
+    cases = [(5, [10], True), (7, [14, 14], False), (9, [9], False)]
+    for i, (d, hidden, natural) in enumerate(cases):
+        order = [int(v) for v in inputs[f"c{i}_order"]]
+        delta = torch.from_numpy(inputs[f"c{i}_delta"])
+        x, xpos = torch.from_numpy(inputs[f"c{i}_x"]), torch.from_numpy(inputs[f"c{i}_xpos"])
+        torch.manual_seed(100 + i)
+        model = MADE(d, hidden) if natural else MADE(d, hidden, ordering=order)
+        record(f"c{i}_is_module", lambda: isinstance(model, torch.nn.Module))
+        record(f"c{i}_nparams", lambda: sum(int(p.numel()) for p in model.parameters()))
+        with torch.no_grad():
+            record(f"c{i}_init", lambda: perturbed(model, x, delta))
+        # training steps whose gradients touch every weight (as momentum or weight decay would)
+        def train():
+            opt = torch.optim.Adam(model.parameters(), lr=0.1, weight_decay=0.1)
+            for _ in range(3):
+                loss = model(torch.from_numpy(inputs[f"c{i}_train"])).pow(2).mean()
+                opt.zero_grad()
+                loss.backward()
+                for p in model.parameters():
+                    p.grad = p.grad + 0.1
+                opt.step()
+            with torch.no_grad():
+                return perturbed(model, x, delta)
+        record(f"c{i}_trained", train)
+
+        def live():
+            # positive weights and inputs keep every ReLU active: every allowed connection shows
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.copy_(p.abs() + 0.1)
+                return perturbed(model, xpos, delta)
+        record(f"c{i}_live", live)
+
+        def reload():
+            params = dict(model.named_parameters())
+            state = {k: (torch.ones_like(v) if k in params else v) for k, v in model.state_dict().items()}
+            torch.manual_seed(200 + i)
+            fresh = MADE(d, hidden) if natural else MADE(d, hidden, ordering=order)
+            fresh.load_state_dict(state)
+            with torch.no_grad():
+                return perturbed(fresh, xpos, delta)
+        record(f"c{i}_reloaded", reload)
+
+
+def _dep_from(out: np.ndarray, d: int) -> np.ndarray:
+    """Dependency map (outputs x inputs) from outputs at base points and at points with one input moved."""
+    if out.shape != ((d + 1) * N_POINTS, d):
+        raise Fail(f"forward of a batch of shape (B, {d}) returned shape {out.shape}; expected (B, {d}) logits")
+    if not np.isfinite(out).all():
+        raise Fail("forward returned NaN or inf")
+    base = out[:N_POINTS].astype(np.float64)
+    dep = np.zeros((d, d), dtype=bool)
+    for i in range(d):
+        moved = np.abs(out[(i + 1) * N_POINTS:(i + 2) * N_POINTS].astype(np.float64) - base) > 1e-6 * (1 + np.abs(base))
+        dep[:, i] = moved.any(axis=0)
+    return dep
+
+
+def _made_ar(stage, when):
+    def fn(ctx):
+        for i, (d, hidden, _) in enumerate(MADE_CASES):
+            dep = _dep_from(ctx.get(f"c{i}_{stage}", kinds=TENSOR), d)
+            res = check_autoregressive(dep, ctx.inputs[f"c{i}_order"], max_report=2)
+            if not res.passed:
+                return False, f"D={d}, hidden {hidden}, {when}: {res.message}"
+        return True, f"autoregressive for every ordering tried, {when}"
+    return fn
+
+
+def _made_module(ctx):
+    for i, (d, hidden, _) in enumerate(MADE_CASES):
+        if not bool(ctx.get(f"c{i}_is_module")):
+            return False, "MADE must be a torch.nn.Module"
+        _dep_from(ctx.get(f"c{i}_init", kinds=TENSOR), d)
+    return True, "an nn.Module mapping (B, D) to logits (B, D)"
+
+
+def _made_connected(ctx):
+    for i, (d, hidden, _) in enumerate(MADE_CASES):
+        dep = _dep_from(ctx.get(f"c{i}_live", kinds=TENSOR), d)
+        order = ctx.inputs[f"c{i}_order"]
+        cut = [int(o) for o in order[1:] if not dep[int(o)].any()]
+        if cut:
+            return False, (f"D={d}, hidden {hidden}: {len(cut)} output(s) depend on no earlier input; "
+                           "hidden degrees should cover 1..D-1")
+    return True, "every output after the first depends on earlier inputs"
+
+
+def _made_params(ctx):
+    for i, (d, hidden, _) in enumerate(MADE_CASES):
+        sizes = [d] + hidden + [d]
+        expected = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        got = int(ctx.get(f"c{i}_nparams"))
+        if got != expected:
+            return False, (f"parameters() holds {got} numbers for D={d}, hidden {hidden}; expected {expected} "
+                           "(weights and biases only: register masks as buffers)")
+    return True, "parameters() holds exactly the weights and biases"
+
+
+# ---------------------------------------------------------------- autoregressive_sample
+
+SAMPLER_CASES = 3
+SAMPLER_D = 5
+
+
+def sampler_inputs(rng):
+    out = {}
+    orders = [rng.permutation(SAMPLER_D), rng.permutation(SAMPLER_D), np.arange(SAMPLER_D)]
+    for i, order in enumerate(orders):
+        pos = np.empty(SAMPLER_D, dtype=np.int64)
+        pos[order] = np.arange(SAMPLER_D)
+        out[f"c{i}_order"] = order.astype(np.int64)
+        out[f"c{i}_W"] = (rng.normal(size=(SAMPLER_D, SAMPLER_D)) * 2.5 * (pos[None, :] < pos[:, None])).astype(np.float32)
+        out[f"c{i}_b"] = rng.normal(size=SAMPLER_D).astype(np.float32)
+        out[f"c{i}_seed"] = np.array(int(rng.integers(0, 2**31)))
+    return out
+
+
+def sampler_probe(autoregressive_sample, inputs, record):
+    for i in range(3):
+        W, b = torch.from_numpy(inputs[f"c{i}_W"]), torch.from_numpy(inputs[f"c{i}_b"])
+        calls = [0]
+
+        def logits_fn(x, W=W, b=b, calls=calls):
+            calls[0] += 1
+            return x.float() @ W.T + b
+
+        order = None if i == 2 else [int(v) for v in inputs[f"c{i}_order"]]
+        gen = torch.Generator().manual_seed(int(inputs[f"c{i}_seed"]))
+        record(f"c{i}_samples", lambda: autoregressive_sample(logits_fn, 20000, 5, order, gen))
+        record(f"c{i}_calls", calls[0])
+    W, b = torch.from_numpy(inputs["c0_W"]), torch.from_numpy(inputs["c0_b"])
+    order = [int(v) for v in inputs["c0_order"]]
+    fn = lambda x: x.float() @ W.T + b
+    torch.manual_seed(1)
+    record("same_a", lambda: autoregressive_sample(fn, 300, 5, order, torch.Generator().manual_seed(7)))
+    torch.manual_seed(2)
+    record("same_b", lambda: autoregressive_sample(fn, 300, 5, order, torch.Generator().manual_seed(7)))
+    record("other", lambda: autoregressive_sample(fn, 300, 5, order, torch.Generator().manual_seed(8)))
+
+
+def _exact_probs(W, b):
+    support = _all_binary(SAMPLER_D)
+    logits = support @ W.astype(np.float64).T + b.astype(np.float64)
+    logp = -(support * np.logaddexp(0, -logits) + (1 - support) * np.logaddexp(0, logits)).sum(1)
+    return np.exp(logp)
+
+
+def _samples(ctx, key, n):
+    s = ctx.get(key, kinds=TENSOR, shape=(n, SAMPLER_D))
+    if s.dtype.kind != "f":
+        raise Fail(f"samples have dtype {ctx.meta(key).get('dtype')}; expected a float tensor of 0/1")
+    if not np.isin(s, (0.0, 1.0)).all():
+        raise Fail("samples must be 0 or 1")
+    return s
+
+
+def _sampler_format(ctx):
+    for i in range(SAMPLER_CASES):
+        _samples(ctx, f"c{i}_samples", 20000)
+    return True, "float tensors of 0/1 of shape (num_samples, num_inputs)"
+
+
+def _sampler_calls(ctx):
+    for i in range(SAMPLER_CASES):
+        calls = int(ctx.get(f"c{i}_calls"))
+        if calls != SAMPLER_D:
+            return False, f"logits_fn was called {calls} times for num_inputs = {SAMPLER_D}; call it exactly once per input"
+    return True, "logits_fn called exactly num_inputs times"
+
+
+def _sampler_matches(cases, what):
+    def fn(ctx):
+        for i in cases:
+            s = _samples(ctx, f"c{i}_samples", 20000)
+            probs = _exact_probs(ctx.inputs[f"c{i}_W"], ctx.inputs[f"c{i}_b"])
+            res = check_sampler(binary_rows_to_index(s), probs)
+            if not res.passed:
+                return False, f"{what}: {res.message}; draw x[:, d] for d in the ordering, each from the logits of the current x"
+        return True, f"{what}: samples follow the model's distribution"
+    return fn
+
+
+def _sampler_generator(ctx):
+    a, b, c = (_samples(ctx, k, 300) for k in ("same_a", "same_b", "other"))
+    if not np.array_equal(a, b):
+        return False, "the same generator seed gave different samples: draw randomness only from `generator`"
+    if np.array_equal(a, c):
+        return False, "different generator seeds gave identical samples: use `generator` for the random draws"
+    return True, "randomness comes from the generator only"
+
+
+# ---------------------------------------------------------------- the tasks
+
+TASKS = [
+    Task("bernoulli_log_prob", bernoulli_inputs, bernoulli_probe, [
+        Check("sums over the last dimension", 1, _sums_last_dim),
+        Check("values for random logits (float64)", 2,
+              close_to_reference("random", kinds=TENSOR, rtol=1e-6, atol=1e-6, what="log-likelihoods")),
+        Check("stable for |logits| up to 100", 2, _extremes),
+        Check("logit 0 means probability 1/2", 1,
+              close_to_reference("half", kinds=TENSOR, rtol=1e-5, atol=1e-5, what="log-likelihoods at logit 0")),
+    ]),
+    Task("nade_log_prob", nade_inputs, nade_probe, [
+        Check("values against the definition", 3, _nade_values),
+        Check("normalized over {0,1}^10", 2, _nade_normalized),
+        Check("stable for large biases", 1, _nade_stable),
+    ]),
+    Task("made_masks", masks_inputs, masks_probe, [
+        Check("number and shapes of masks", 1, _masks_shapes),
+        Check("hidden masks (>=)", 2, _masks_hidden),
+        Check("output mask (strict >)", 2, _masks_output),
+        Check("degrees as lists or tensors", 1, _masks_types),
+    ]),
+    Task("MADE", made_inputs, made_probe, [
+        Check("nn.Module with logits (B, D)", 1, _made_module),
+        Check("autoregressive at initialization", 2, _made_ar("init", "at initialization")),
+        Check("autoregressive after Adam steps", 2, _made_ar("trained", "after Adam steps")),
+        Check("autoregressive after load_state_dict", 1, _made_ar("reloaded", "after load_state_dict with dense weights")),
+        Check("no output cut off", 1, _made_connected),
+        Check("parameters are weights and biases", 1, _made_params),
+    ]),
+    Task("autoregressive_sample", sampler_inputs, sampler_probe, [
+        Check("format", 1, _sampler_format),
+        Check("calls logits_fn num_inputs times", 1, _sampler_calls),
+        Check("agrees with the model for random orderings", 3, _sampler_matches([0, 1], "random orderings")),
+        Check("ordering None is the natural order", 1, _sampler_matches([2], "ordering None")),
+        Check("uses only the generator", 1, _sampler_generator),
+    ]),
+]
