@@ -136,8 +136,9 @@ def _resample(points: np.ndarray, step: float) -> np.ndarray:
     return np.stack([np.interp(where, arc, points[:, k]) for k in range(2)], axis=1)
 
 
-def _write(word: str, style: dict, rng: np.random.Generator, step_factor: float = 1.0) -> np.ndarray:
-    """One sample: the word in the writer's style plus this sample's own noise, as (T, 3) offsets."""
+def _write(word: str, style: dict, rng: np.random.Generator) -> tuple[list[np.ndarray], float]:
+    """One sample: the word in the writer's style plus this sample's own noise, as dense pen paths
+    (one (n, 2) array per stroke) and the distance between points that gives the writer's pen speed."""
     glyphs = _glyphs(style["font"])
     slant = style["slant"] + rng.normal(0, 0.04)
     scale = style["scale"] * np.exp(rng.normal(0, 0.04))
@@ -165,15 +166,22 @@ def _write(word: str, style: dict, rng: np.random.Generator, step_factor: float 
         x += char_width * size + gap
         x_font += char_width
 
-    out = []
+    paths = []
     for s in strokes:
         p = _densify(s)
         p = p + np.cumsum(rng.normal(0, style["jitter"] * 0.3, size=p.shape), axis=0) * 0.2 \
             + rng.normal(0, style["jitter"], size=p.shape)
         p = _smooth(p, style["smooth"])
         p[:, 1] += style["wobble"] * np.sin(2 * np.pi * p[:, 0] / period + phase)
-        p = np.stack([scale * width * (p[:, 0] + slant * p[:, 1]), scale * p[:, 1]], axis=1)
-        p = _resample(p, PEN_STEP * style["speed"] * scale * step_factor)
+        paths.append(np.stack([scale * width * (p[:, 0] + slant * p[:, 1]), scale * p[:, 1]], axis=1))
+    return paths, PEN_STEP * style["speed"] * scale
+
+
+def _to_offsets(paths: list[np.ndarray], step: float) -> np.ndarray:
+    """Resample each pen path every `step` units and write the (T, 3) rows (dx, dy, pen_up)."""
+    out = []
+    for path in paths:
+        p = _resample(path, step)
         pen = np.zeros((len(p), 1))
         pen[-1] = 1.0
         out.append(np.concatenate([p, pen], axis=1))
@@ -216,9 +224,10 @@ def _generate(split: str, n: int, max_len: int | None, seed: int):
         w = int(writer_ids[i % len(writer_ids)])
         word = WORDS[int(rng.integers(len(WORDS)))]
         sample_seed = int(rng.integers(2**63))
+        paths, step = _write(word, styles[w], np.random.default_rng(sample_seed))
         factor = 1.0
         while True:
-            seq = _write(word, styles[w], np.random.default_rng(sample_seed), step_factor=factor)
+            seq = _to_offsets(paths, step * factor)
             if max_len is None or len(seq) <= max_len or factor > 8:
                 break
             factor *= 1.1 * len(seq) / max_len
