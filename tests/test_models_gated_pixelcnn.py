@@ -147,3 +147,26 @@ def test_mask_survives_training_and_load_state_dict():
         opt.step()
     model.load_state_dict({k: torch.ones_like(v) * 0.3 for k, v in model.state_dict().items()})
     assert check_autoregressive(_dep(model, 1, 4, 4), output_site=_output_sites(1, 2, 4, 4)).passed
+
+
+def test_coloured_digits_dataset():
+    from course_lib.data import load_digits
+    from course_lib.data.coloured_digits import load_coloured_digits
+
+    a, b = load_coloured_digits("train"), load_coloured_digits("train")
+    assert a.images.shape == (1197, 3, 8, 8) and a.images.dtype == np.uint8
+    assert np.array_equal(a.images, b.images), "the set must be the same on every call (seeded)"
+    assert set(np.unique(a.images)) <= {0, 1, 2, 3}
+    assert np.array_equal(a.labels, load_digits("train").labels)
+    # two colours per image: ink on the binarized digit, paper elsewhere
+    ink = load_digits("train", binarized=True).images.astype(bool)
+    for n in range(20):
+        pixels = a.images[n].reshape(3, -1).T
+        assert len({tuple(p) for p in pixels[ink[n].reshape(-1)]}) == 1
+        assert len({tuple(p) for p in pixels[~ink[n].reshape(-1)]}) == 1
+    test = load_coloured_digits("test")
+    assert test.images.shape == (300, 3, 8, 8) and not np.array_equal(test.images[:10], a.images[:10])
+    blended = load_coloured_digits("validation", blend=True)
+    assert blended.images.shape == (300, 3, 8, 8) and blended.images.max() <= 3
+    with pytest.raises(ValueError):
+        load_coloured_digits("dev")

@@ -1,12 +1,11 @@
 """Coloured digits: the 8x8 digits painted in colour, 4 levels (0..3) per channel, seeded.
 
-Each image gets a random ink colour and a random paper colour (R, G, B levels 0..3 each, chosen so
-that ink and paper differ clearly); a pixel mixes them by the digit's grey level,
-
-    pixel = round(paper + (ink - paper) * grey / 16),   per channel, in 0..3,
-
-so the three channels of a pixel are strongly related (knowing R tells a lot about G and B): the
-reason PixelCNN predicts R, then G given R, then B given R and G (van den Oord et al., 2016).
+Each image gets a random ink colour and a random paper colour (R, G, B levels 0..3 each, 64
+colours, chosen so that ink and paper differ clearly); the binarized digit (grey level >= 8) is
+painted in ink, the rest in paper. So every image has two colours, and the three channels of a
+pixel are strongly related (once R is known, G and B are nearly determined): the reason PixelCNN
+predicts R, then G given R, then B given R and G (van den Oord et al., 2016). With `blend=True`
+the grey levels mix ink and paper instead, pixel = round(paper + (ink - paper) * grey / 16).
 The images come from `course_lib.data.load_digits` (same split, same labels); the colours come
 from a fixed seed per split, so every run sees the same set.
 
@@ -16,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .digits import NUM_LEVELS, ImageSet, load_digits
+from .digits import BINARIZE_THRESHOLD, NUM_LEVELS, ImageSet, load_digits
 
 NUM_COLOUR_LEVELS = 4
 _SEEDS = {"train": 11, "validation": 12, "test": 13}
@@ -38,12 +37,15 @@ def random_colours(num: int, rng: np.random.Generator, min_distance: int = 4) ->
     return ink, paper
 
 
-def load_coloured_digits(split: str = "train") -> ImageSet:
+def load_coloured_digits(split: str = "train", blend: bool = False) -> ImageSet:
     """Images (N, 3, 8, 8) uint8 with values 0..3 (R, G, B channels) and the digit labels (N,)."""
     if split not in _SEEDS:
         raise ValueError(f"split must be one of {sorted(_SEEDS)}, got {split!r}")
     digits = load_digits(split)
-    grey = digits.images.astype(np.float64) / (NUM_LEVELS - 1)          # (N, 8, 8) in [0, 1]
+    if blend:
+        grey = digits.images.astype(np.float64) / (NUM_LEVELS - 1)      # (N, 8, 8) in [0, 1]
+    else:
+        grey = (digits.images >= BINARIZE_THRESHOLD).astype(np.float64)
     ink, paper = random_colours(len(grey), np.random.default_rng(_SEEDS[split]))
     mixed = paper[:, :, None, None] + (ink - paper)[:, :, None, None] * grey[:, None, :, :]
     images = np.clip(np.rint(mixed), 0, NUM_COLOUR_LEVELS - 1).astype(np.uint8)
