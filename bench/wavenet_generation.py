@@ -1,0 +1,136 @@
+"""WaveNet generation speed: time per generated sample, naive and cached, against the receptive field.
+
+    python bench/wavenet_generation.py                 # R = 64, 256, 1024, 4096 (about a minute)
+    python bench/wavenet_generation.py --repeats 3 --threads 1
+
+The models are `course_lib.models.wavenet.WaveNet` with two stacks of dilations 1, 2, ..., 2^(n-1),
+kernel size 2 (receptive field R = 2^(n+1) - 1, i.e. 63, 255, 1023, 4095 for the nominal 64 ... 4096),
+32 residual and 64 skip channels, 256 classes, random weights (speed does not depend on training),
+batch size 1, float32, CPU. Per receptive field:
+
+- naive (cached=False): the network runs on the last R inputs for every new sample. Timed in the
+  steady state: a prompt of R samples is given, so every step sees a full window.
+- cached (cached=True, Paine et al. 2016, "Fast Wavenet Generation Algorithm"): one queue per layer,
+  O(layers) work per sample. Timed from an empty history (its cost per step does not depend on it).
+
+Each timing is the median over `--repeats` runs of (wall time / generated samples). Targets (from the
+course's issue): at R = 4096 cached is at least 30x faster than naive, and the cached time per sample
+grows by less than 2x from R = 64 to R = 4096 (the layers grow from 10 to 22, so the fixed cost per
+sample, the output network and the 256-way softmax, must keep the per-layer work small).
+
+Prints a markdown table and writes it, with the date and the machine, to
+bench/results/wavenet_generation.md. Exit status 1 when a target is missed.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "wavenet_generation.md"
+LAYERS_PER_STACK = {64: 5, 256: 7, 1024: 9, 4096: 11}
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def time_per_sample(model, cached: bool, steps: int, repeats: int) -> float:
+    """Median over repeats of seconds per generated sample."""
+    prompt = None
+    if not cached:
+        prompt = torch.randint(0, model.num_classes, (1, model.receptive_field),
+                               generator=torch.Generator().manual_seed(0))
+    model.generate(2, 1, torch.Generator().manual_seed(0), cached=cached, prompt=prompt)  # warm-up
+    runs = []
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        model.generate(steps, 1, torch.Generator().manual_seed(r), cached=cached, prompt=prompt)
+        runs.append((time.perf_counter() - t0) / steps)
+    return statistics.median(runs)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=5, help="runs per timing (median), default 5")
+    parser.add_argument("--cached-steps", type=int, default=500, help="samples per cached run, default 500")
+    parser.add_argument("--naive-seconds", type=float, default=1.0,
+                        help="rough wall time per naive run (sets its number of samples), default 1 s")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads, default 1")
+    parser.add_argument("--fields", type=int, nargs="+", default=[64, 256, 1024, 4096],
+                        choices=sorted(LAYERS_PER_STACK), help="nominal receptive fields")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    from course_lib.models.wavenet import WaveNet, stacked_dilations
+
+    torch.set_num_threads(args.threads)
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+    started = time.perf_counter()
+    rows = []
+    for nominal in args.fields:
+        torch.manual_seed(0)
+        model = WaveNet(256, 32, 64, stacked_dilations(LAYERS_PER_STACK[nominal], 2)).eval()
+        cached = time_per_sample(model, True, args.cached_steps, args.repeats)
+        probe = time_per_sample(model, False, 2, 1)                  # rough cost, to size the naive runs
+        naive_steps = max(3, min(200, int(args.naive_seconds / probe)))
+        naive = time_per_sample(model, False, naive_steps, args.repeats)
+        rows.append({"nominal": nominal, "R": model.receptive_field, "layers": len(model.dilations),
+                     "naive_ms": naive * 1e3, "cached_ms": cached * 1e3, "speedup": naive / cached,
+                     "naive_steps": naive_steps})
+        print(f"R = {model.receptive_field}: naive {naive * 1e3:.2f} ms, cached {cached * 1e3:.3f} ms", file=sys.stderr)
+    elapsed = time.perf_counter() - started
+    load_after = os.getloadavg() if hasattr(os, "getloadavg") else None
+
+    table = ["| receptive field (nominal) | R | layers | naive ms/sample | cached ms/sample | speed-up |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        table.append(f"| {r['nominal']} | {r['R']} | {r['layers']} | {r['naive_ms']:.2f} | {r['cached_ms']:.3f} | "
+                     f"{r['speedup']:.0f}x |")
+    checks = []
+    by = {r["nominal"]: r for r in rows}
+    if 4096 in by:
+        ok = by[4096]["speedup"] >= 30
+        checks.append((ok, f"cached at least 30x faster than naive at R = 4096: {by[4096]['speedup']:.0f}x"))
+    if 64 in by and 4096 in by:
+        growth = by[4096]["cached_ms"] / by[64]["cached_ms"]
+        checks.append((growth < 2, f"cached time per sample grows less than 2x from 64 to 4096: {growth:.2f}x"))
+    verdicts = [f"- {'PASS' if ok else 'FAIL'}: {text}" for ok, text in checks]
+
+    load = (f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
+            if load_before and load_after else "load average unknown")
+    header = [
+        "# WaveNet generation: time per sample, naive and cached",
+        "",
+        f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- machine: {cpu_name()}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}, torch {torch.__version__}, {args.threads} torch thread(s); {load}",
+        f"- models: two stacks of dilations 1..2^(n-1), kernel 2, 32 residual / 64 skip channels, 256 classes, "
+        f"batch 1, float32; median of {args.repeats} runs ({args.cached_steps} samples per cached run, "
+        f"{', '.join(str(r['naive_steps']) for r in rows)} per naive run); naive timed with a full-window prompt",
+        f"- total benchmark time {elapsed:.0f} s",
+        "",
+    ]
+    text = "\n".join(header + table + [""] + verdicts) + "\n"
+    print(text)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    return 0 if all(ok for ok, _ in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
