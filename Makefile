@@ -41,3 +41,27 @@ bench: setup  ## timing and quality benchmarks (not part of make test)
 clean:
 	rm -rf $(VENV) _build dist .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# ---------------------------------------------------------------- grading (instructors; see README "Instructors")
+A ?= a2_nade_made
+SUBMISSIONS ?= grading/submitted
+GRADED_ASSIGNMENTS = $(basename $(notdir $(filter-out autograder/tasks/__init__.py,$(wildcard autograder/tasks/*.py))))
+.PHONY: assignments release grade check student-bundle demo-grade
+
+assignments: setup  ## regenerate every student version in assignments/ from solutions/ with nbgrader
+	@for a in $(notdir $(wildcard solutions/*)); do $(PY) -m autograder release $$a || exit 1; done
+
+release: setup  ## make release A=a1_histograms: regenerate one student version
+	$(PY) -m autograder release $(A)
+
+grade: setup  ## make grade A=a2_nade_made SUBMISSIONS=path/to/folder-or.zip: grades into grading/<A>/
+	$(PY) -m autograder grade $(A) $(SUBMISSIONS) --out grading/$(A)
+
+check: setup  ## self-test of the grading: solutions full marks, blank zero, every mutant caught
+	@for a in $(if $(filter command line,$(origin A)),$(A),$(GRADED_ASSIGNMENTS)); do $(PY) -m autograder check $$a || exit 1; done
+
+student-bundle: setup  ## dist/student-course.zip: what students get, no solutions or grading files
+	$(PY) -m autograder.bundle
+
+demo-grade: setup  ## grade a demo class for A2 (perfect, partial, blank, crashing, looping, ...) and print the table
+	$(PY) -m autograder.demo

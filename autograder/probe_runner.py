@@ -54,6 +54,7 @@ import torch  # noqa: E402
 
 _type = builtins.type
 _isinstance = builtins.isinstance
+_callable = builtins.callable
 _len = builtins.len
 _str = builtins.str
 _repr = builtins.repr
@@ -86,6 +87,9 @@ _t_is_sparse = torch.Tensor.is_sparse.__get__
 _t_layout = torch.Tensor.layout.__get__
 _t_strided = torch.strided
 _json_dump = json.dump
+_tobytes = np.ndarray.tobytes
+_int_to_bytes = int.to_bytes
+_BUILTINS_SNAPSHOT = dict(builtins.__dict__)
 _os_exit = os._exit
 _os_fork = os.fork
 _os_kill = os.kill
@@ -168,7 +172,7 @@ class Recorder:
     def __call__(self, key, thunk):
         key = _str(key)
         try:
-            value = thunk() if callable(thunk) else thunk
+            value = thunk() if _callable(thunk) else thunk
         except BaseException as err:  # SystemExit and KeyboardInterrupt too: one record, one error
             self.meta[key] = _fail(_describe_exception(err))
             return None
@@ -189,27 +193,54 @@ def _kill_group(pid):
         pass
 
 
+def _restore_builtins():
+    """Undo changes to the builtins module (isinstance, type, open...) made by student cells."""
+    d = builtins.__dict__
+    d.clear()
+    d.update(_BUILTINS_SNAPSHOT)
+
+
+MAX_RESULT_BYTES = 64 * 2**20
+
+
 def _child_run(fn, timeout):
-    """Fork; run fn() in the child (its own process group, killed as a whole afterwards, so that
-    processes it leaves behind cannot touch later tasks); return (status, detail)."""
+    """Fork; run fn(write_fd) in the child (its own process group, killed as a whole afterwards, so
+    that processes it leaves behind cannot touch later tasks). The child sends its results through
+    the pipe; this (clean) process collects them. Returns (status, detail, payload bytes)."""
+    read_fd, write_fd = _os_pipe()
     pid = _os_fork()
     if pid == 0:
         code = 0
         try:
             os.setpgid(0, 0)
+            _os_close(read_fd)
             signal.signal(signal.SIGALRM, signal.SIG_DFL)
-            fn()
+            fn(write_fd)
         except BaseException:
             code = 3
         _os_exit(code)
+    _os_close(write_fd)
     try:
         os.setpgid(pid, pid)
     except OSError:
         pass
     deadline = _time() + timeout
+    chunks, size, eof, status = [], 0, False, None
     while True:
-        done, status = _waitpid(pid, os.WNOHANG)
+        if not eof:
+            r, _, _ = select.select([read_fd], [], [], 0.01)
+            if r:
+                chunk = os.read(read_fd, 1 << 20)
+                if not chunk:
+                    eof = True
+                elif size < MAX_RESULT_BYTES:
+                    chunks.append(chunk)
+                    size += len(chunk)
+        else:
+            _sleep(0.005)
+        done, st = _waitpid(pid, os.WNOHANG)
         if done:
+            status = st
             break
         if _time() > deadline:
             _kill_group(pid)
@@ -218,9 +249,22 @@ def _child_run(fn, timeout):
             except ProcessLookupError:
                 pass
             _waitpid(pid, 0)
-            return "timeout", f"did not finish within {timeout:g} s"
-        _sleep(0.01)
+            _os_close(read_fd)
+            return "timeout", f"did not finish within {timeout:g} s", b""
+    # the child has exited: drain what it wrote (grandchildren are killed with the group first)
     _kill_group(pid)
+    while not eof:
+        r, _, _ = select.select([read_fd], [], [], 0.2)
+        if not r:
+            break
+        chunk = os.read(read_fd, 1 << 20)
+        if not chunk:
+            break
+        if size < MAX_RESULT_BYTES:
+            chunks.append(chunk)
+            size += len(chunk)
+    _os_close(read_fd)
+    payload = b"".join(chunks)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         try:
@@ -229,15 +273,65 @@ def _child_run(fn, timeout):
             name = _str(sig)
         hint = {"SIGSEGV": " (a segmentation fault)", "SIGKILL": " (killed; often the memory limit)",
                 "SIGXCPU": " (CPU time limit)", "SIGXFSZ": " (file size limit)"}.get(name, "")
-        return "crashed", f"the process was killed by {name}{hint}"
+        return "crashed", f"the process was killed by {name}{hint}", b""
     code = os.WEXITSTATUS(status)
     if code != 0:
-        return "crashed", f"the process exited with code {code} (os._exit or a fatal error)"
-    return "ok", ""
+        return "crashed", f"the process exited with code {code} (os._exit or a fatal error)", b""
+    return "ok", "", payload
+
+
+def _send(fd, data):
+    _os_write_all(fd, _int_to_bytes(_len(data), 8, "little"))
+    _os_write_all(fd, data)
+
+
+def _os_write_all(fd, data):
+    view = memoryview(data)
+    while _len(view):
+        n = _os_write(fd, view)
+        view = view[n:]
+
+
+def _decode_payload(payload):
+    """Parse what a task child sent (in this clean process): meta, then (header, bytes) per array."""
+    import ast
+
+    parts, pos = [], 0
+    while pos + 8 <= len(payload):
+        n = int.from_bytes(payload[pos:pos + 8], "little")
+        pos += 8
+        if n < 0 or pos + n > len(payload):
+            raise ValueError("truncated results")
+        parts.append(payload[pos:pos + n])
+        pos += n
+    if not parts or len(parts) % 2 != 1:
+        raise ValueError("malformed results")
+    meta = ast.literal_eval(parts[0].decode("utf-8"))
+    arrays = {}
+    for head, data in zip(parts[1::2], parts[2::2]):
+        key, dstr, shape = ast.literal_eval(head.decode("utf-8"))
+        dtype = np.dtype(dstr)
+        if dtype.kind not in "biufc":
+            raise ValueError("non-numeric array")
+        arrays[str(key)] = np.frombuffer(data, dtype=dtype).reshape(tuple(int(v) for v in shape)).copy()
+    if not isinstance(meta, dict):
+        raise ValueError("malformed results")
+    return meta, arrays
+
+
+def _strip_magics(source):
+    """IPython magics and shell escapes (%matplotlib, !pip) become `pass`: they mean nothing here."""
+    lines = []
+    for line in source.split("\n"):
+        stripped = line.lstrip()
+        if stripped.startswith(("%", "!")):
+            line = line[:len(line) - len(stripped)] + "pass"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _exec_cell(source, ns, label):
-    code = _compile(source, label, "exec")
+    code = _compile(_strip_magics(source), label, "exec")
     _exec(code, ns)
 
 
@@ -339,8 +433,8 @@ def _screen_cells(cells, setup_ns, cell_timeout):
     return verdicts
 
 
-def _run_task(task, cells, verdicts, setup_ns, inputs, out_dir, threads):
-    """In a forked child: execute the good answer cells, then the task's probe; write results."""
+def _run_task(task, cells, verdicts, setup_ns, inputs, threads, wfd):
+    """In a forked child: execute the good answer cells, then the task's probe; send the results."""
     torch.set_num_threads(threads)
     ns = _dict(setup_ns)
     own_errors = []
@@ -352,24 +446,34 @@ def _run_task(task, cells, verdicts, setup_ns, inputs, out_dir, threads):
         except BaseException as err:
             if cell["task"] == task["name"]:
                 own_errors.append(_describe_exception(err))
+    _restore_builtins()
     record = Recorder()
     meta = {"cell_errors": own_errors, "records": record.meta, "probe_error": None, "missing": False}
     target = task["target"]
     if target not in ns:
         meta["missing"] = True
     else:
-        probe_ns = {"np": np, "torch": torch, "__name__": "probe"}
+        probe_ns = {"np": np, "torch": torch, "__name__": "probe", "__builtins__": builtins}
         try:
             _exec_cell(task["probe_source"], probe_ns, f"<probe {task['name']}>")
             probe = probe_ns[task["probe_name"]]
             probe(ns[target], inputs, record)
         except BaseException as err:
             meta["probe_error"] = _describe_exception(err)
-    tmp = os.path.join(out_dir, f".{task['name']}.tmp.npz")
+    _restore_builtins()
+    _send(wfd, _repr(meta).encode("utf-8"))
+    for key, arr in _list(record.arrays.items()):
+        _send(wfd, _repr((key, arr.dtype.str, _tuple(arr.shape))).encode("utf-8"))
+        _send(wfd, _tobytes(arr))
+
+
+def _write_results(out_dir, name, payload):
+    meta, arrays = _decode_payload(payload)
+    tmp = os.path.join(out_dir, f".{name}.tmp.npz")
     with _open(tmp, "wb") as fh:
-        _np_savez(fh, **{k.replace("/", "__"): v for k, v in record.arrays.items()})
-    _os_replace(tmp, os.path.join(out_dir, f"{task['name']}.npz"))
-    with _open(os.path.join(out_dir, f"{task['name']}.json"), "w") as fh:
+        _np_savez(fh, **{k.replace("/", "__"): v for k, v in arrays.items()})
+    _os_replace(tmp, os.path.join(out_dir, f"{name}.npz"))
+    with _open(os.path.join(out_dir, f"{name}.json"), "w") as fh:
         _json_dump(meta, fh)
 
 
@@ -418,11 +522,15 @@ def main():
             status["tasks"][task["name"]] = {"status": bad[0]["status"], "detail": bad[0]["error"]}
             continue
         t0 = _time()
-        state, detail = _child_run(
-            lambda t=task: _run_task(t, cells, verdicts, setup_ns, inputs[t["name"]], out_dir, threads),
+        state, detail, payload = _child_run(
+            lambda wfd, t=task: _run_task(t, cells, verdicts, setup_ns, inputs[t["name"]], threads, wfd),
             _float(task.get("timeout", 60)))
-        if state == "ok" and not os.path.exists(os.path.join(out_dir, f"{task['name']}.json")):
-            state, detail = "crashed", "the process exited before the probe finished (os._exit or sys.exit in a thread?)"
+        if state == "ok":
+            try:
+                _write_results(out_dir, task["name"], payload)
+            except Exception as err:
+                state, detail = "crashed", ("the task's results were missing or unreadable (the process exited early, "
+                                            f"e.g. by os._exit: {_type(err).__name__})")
         status["tasks"][task["name"]] = {"status": state, "detail": detail}
         status["times"][task["name"]] = round(_time() - t0, 3)
         sys.stdout.flush()

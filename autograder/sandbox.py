@@ -1,10 +1,11 @@
 """Run the probe in a bubblewrap sandbox with resource limits, a wall clock and an output cap.
 
-What the sandbox sees (everything read-only except /submission and a private /tmp):
-/usr, /etc (and the /bin, /lib, /lib64 links), the virtual environment, the Python base install,
-`course_lib` with `course_lib/models` replaced by an empty folder, the probe runner script, and the
-submission's own work folder. Not the course's solutions/, autograder task definitions, gradebook,
-grading output, or any other submission. No network (--unshare-all gives a fresh network namespace).
+What the sandbox sees: read-only /usr, /etc (and the /bin, /lib, /lib64 links), the virtual
+environment, the Python base install, `course_lib` with `course_lib/models` replaced by an empty
+folder, and the probe runner script; writable: a private /tmp and working folder /submission (both
+size-limited tmpfs) and /results (this submission's own host folder: inputs in, results out, watched
+by a disk quota). Not the course's solutions/, autograder task definitions, gradebook, grading
+output, or any other submission. No network (--unshare-all gives a fresh network namespace).
 """
 from __future__ import annotations
 
