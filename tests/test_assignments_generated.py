@@ -6,9 +6,9 @@ files; for notebooks the same cells (type, source, nbgrader metadata) and notebo
 files byte for byte. Cell ids and outputs are ignored (ids are random when a builder script writes a
 notebook, and student versions carry no outputs).
 
-When this fails, regenerate with
+When this fails, regenerate with `make assignments` (or
     nbgrader generate_assignment <name> --force --no-db
-in the repository root and commit assignments/<name>/.
+in the repository root) and commit assignments/<name>/.
 """
 import shutil
 import subprocess
@@ -94,7 +94,8 @@ def test_committed_assignment_matches_generated(name, tmp_path):
         f"nbgrader generate_assignment {name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
 
     committed, fresh = _files(committed_dir), _files(fresh_dir)
-    fix = f"regenerate with `nbgrader generate_assignment {name} --force --no-db` and commit assignments/{name}/"
+    fix = (f"regenerate with `make assignments` or `nbgrader generate_assignment {name} --force --no-db` "
+           f"and commit assignments/{name}/")
     assert sorted(committed) == sorted(fresh), \
         f"assignments/{name}/ holds {sorted(committed)} but nbgrader generates {sorted(fresh)}; {fix}"
     problems = []
