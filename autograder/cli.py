@@ -72,6 +72,7 @@ def cmd_grade(args) -> int:
         report.write_feedback(out / "feedback", assignment, r, unsafe)
     if not args.no_gradebook:
         report.record_gradebook(course.gradebook_path, assignment, results)
+        report.write_autograded(course.gradebook_path.parent, assignment, results)
         log(f"recorded scores in the gradebook {course.gradebook_path}")
     with open(out / "grading.log", "w", encoding="utf-8") as fh:
         fh.write("\n".join(log_lines) + "\n")

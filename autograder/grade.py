@@ -271,6 +271,7 @@ class StudentResult:
     output_excerpt: str = ""
     output_bytes: int = 0
     times: dict = field(default_factory=dict)
+    answers: dict = field(default_factory=dict)   # grade_id -> source of every answer cell (code and written)
 
 
 def _rows_for_all(assignment, sid, status, message) -> list[TaskResult]:
@@ -345,6 +346,7 @@ def grade_submission(assignment: Assignment, sub: Submission, inputs, ref, limit
     except OSError as err:
         return StudentResult(sid, nb_label, _rows_for_all(assignment, sid, "invalid_notebook", f"unreadable: {err}"), sub.notes)
     cells = notebooks.answer_cells(nb, assignment.task_names)
+    answers = notebooks.solution_sources(nb)
     if not cells:
         ids = notebooks.notebook_assignment_hint(nb)
         if ids - {"setup"}:
@@ -364,6 +366,7 @@ def grade_submission(assignment: Assignment, sub: Submission, inputs, ref, limit
     if probe.run and probe.run.disk_exceeded:
         notes.append(f"wrote more than {limits.disk_mb} MB into its work folder and was stopped")
     res = StudentResult(sid, nb_label, rows, notes)
+    res.answers = answers
     if probe.run:
         res.wall_s = probe.run.wall_s
         res.output_excerpt = probe.run.output[:4000]

@@ -122,3 +122,14 @@ def manual_points(nb, task_names) -> float:
 def notebook_assignment_hint(nb) -> set[str]:
     """All grade_ids in a notebook (used to tell a notebook of another assignment)."""
     return {str(_nbgrader(c).get("grade_id")) for c in nb.cells if _nbgrader(c).get("grade_id")}
+
+
+def solution_sources(nb) -> dict[str, str]:
+    """grade_id -> source of every answer cell (nbgrader solution cells: code and written answers);
+    for duplicated ids the last one wins, as when the notebook runs top to bottom."""
+    out = {}
+    for cell in nb.cells:
+        nbg = _nbgrader(cell)
+        if nbg.get("solution") and nbg.get("grade_id"):
+            out[str(nbg["grade_id"])] = _source(cell)
+    return out

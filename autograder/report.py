@@ -157,3 +157,33 @@ def record_gradebook(db_path: Path, assignment, results) -> None:
                     grade.manual_score = None
                     grade.needs_manual_grade = False
             gb.db.commit()
+
+
+def write_autograded(course_root: Path, assignment, results) -> None:
+    """grading/autograded/<id>/<a>/<nb>.ipynb for formgrader and `nbgrader generate_feedback`: the
+    released student version (test cells as released) with the student's answer cells filled in."""
+    import nbformat
+
+    released = assignment.course.assignments / assignment.name / assignment.source_path.name
+    if not released.exists():
+        return
+    base = nbformat.read(released, as_version=4)
+    for r in results:
+        nb = nbformat.from_dict(json_copy(base))
+        for cell in nb.cells:
+            nbg = cell.get("metadata", {}).get("nbgrader", {})
+            gid = nbg.get("grade_id")
+            if nbg.get("solution") and gid in r.answers:
+                cell.source = r.answers[gid]
+            if cell.get("cell_type") == "code":
+                cell.outputs = []
+                cell.execution_count = None
+        dest = Path(course_root) / "grading" / "autograded" / r.student_id / assignment.name / assignment.source_path.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, dest)
+
+
+def json_copy(obj):
+    import json
+
+    return json.loads(json.dumps(obj))

@@ -191,3 +191,17 @@ def test_symlinked_notebook_in_folder_is_refused(tmp_path, course):
     (tmp_path / "mallory" / "fx_tiny.ipynb").symlink_to(course / "solutions" / "fx_tiny" / "fx_tiny.ipynb")
     subs = collect.from_folder(tmp_path, "fx_tiny", "fx_tiny.ipynb", print)
     assert subs[0].status == "rejected_file"
+
+
+@needs_bwrap
+def test_nbgrader_generate_feedback_agrees(course, graded):
+    import re
+    out, _ = graded
+    env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
+    subprocess.run([str(VENV_BIN / "nbgrader"), "generate_feedback", "fx_tiny", "--force"], cwd=course, env=env,
+                   check=True, capture_output=True)
+    ours = {r["student_id"]: r for r in csv.DictReader(open(out / "grades.csv"))}
+    for sid in ("ada", "bea", "cy", "dee"):
+        page = (course / "grading" / "feedback" / sid / "fx_tiny" / "fx_tiny.html").read_text()
+        got, total = map(float, re.search(r"Score: ([0-9.]+) / ([0-9.]+)", page).groups())
+        assert abs(got - float(ours[sid]["score"])) < 1e-6 and abs(total - float(ours[sid]["max_score"])) < 1e-6
