@@ -75,8 +75,13 @@ def start_lab(root: Path, runtime: Path, timeout: float = 120.0) -> LabServer:
     nbgrader finds nbgrader_config.py), and wait until it answers."""
     port, token = free_port(), secrets.token_hex(16)
     runtime.mkdir(parents=True, exist_ok=True)
+    # Render every cell (no windowing), so the tests see all prompts and outputs of a notebook.
+    settings = runtime / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     env = dict(venv_env(), JUPYTER_RUNTIME_DIR=str(runtime / "runtime"),
-               JUPYTERLAB_WORKSPACES_DIR=str(runtime / "workspaces"))
+               JUPYTERLAB_WORKSPACES_DIR=str(runtime / "workspaces"),
+               JUPYTERLAB_SETTINGS_DIR=str(runtime / "settings"))
     env.pop("MPLBACKEND", None)  # the test suite sets Agg; kernels in the browser draw inline
     jupyter = Path(sys.executable).parent / "jupyter"
     cmd = [str(jupyter), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", f"--ServerApp.token={token}",

@@ -94,28 +94,34 @@ def open_notebook(page, lab, relpath: str) -> None:
 
 
 def run_all_cells(page) -> None:
+    """Run > Run All Cells, then wait until every code cell has run (or one failed)."""
     page.locator(".jp-Notebook").first.click()
     page.keyboard.press("Escape")
-    page.evaluate("window.__courseRunStart = Date.now()")
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+                 .some(p => /[0-9*]/.test(p.textContent))""", timeout=60_000, polling=500)
     wait_until_idle(page)
 
 
 def wait_until_idle(page) -> None:
-    """Wait until no cell is queued or running ('[*]') and the kernel is idle."""
+    """Wait until every code cell shows an execution count, or none is running and one failed."""
     page.wait_for_function(
         """() => {
-            const prompts = [...document.querySelectorAll('.jp-InputArea-prompt')].map(p => p.textContent);
-            const busy = prompts.some(t => t.includes('*'));
-            const status = document.querySelector('.jp-Notebook-ExecutionIndicator');
-            return !busy && status && status.dataset.status === 'idle';
+            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent);
+            if (prompts.some(t => t.includes('*'))) return false;
+            const done = prompts.every(t => /[0-9]/.test(t));
+            const failed = document.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+                && [...document.querySelectorAll('.jp-OutputArea-output')].some(o => o.textContent.includes('Traceback'));
+            return done || failed;
         }""", timeout=CELL_TIMEOUT_MS, polling=500)
 
 
 def error_outputs(page) -> list[str]:
-    return page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], "
-                        ".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']").all_inner_texts()
+    """Tracebacks shown in the notebook (stderr text such as progress bars and warnings is not an error)."""
+    texts = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
+    return [t for t in texts if "Traceback" in t or t.lstrip().split(":")[0].endswith("Error")]
 
 
 def widget_image(widget) -> str:
@@ -160,3 +166,43 @@ def test_formgrader_lists_the_course_assignments(page, lab, course):
     for name in expected:
         page.get_by_text(name, exact=True).first.wait_for(timeout=60_000)
     screenshot(page, "instructor-formgrader-assignments")
+
+
+# ----------------------------------------------------------------------------- student path
+
+
+def move_slider(widget, label: str, presses: int = 2) -> None:
+    slider = widget.locator(".widget-slider", has=widget.page.locator(f".widget-label:text-is('{label}')")).first
+    handle = slider.locator(".noUi-handle").first
+    handle.focus()
+    for _ in range(presses):
+        handle.press("ArrowRight")
+
+
+def choose(widget, label: str, option: str | None = None) -> str:
+    """Pick `option` (or the next one) in the dropdown labelled `label`; returns the choice."""
+    select = widget.locator(".widget-dropdown", has=widget.page.locator(f".widget-label:text-is('{label}')")).first \
+        .locator("select")
+    options = select.locator("option").all_inner_texts()
+    current = select.evaluate("s => s.options[s.selectedIndex].text")
+    choice = option or next(o for o in options if o != current)
+    select.select_option(label=choice)
+    return choice
+
+
+def run_lecture(page, lab, relpath: str) -> None:
+    open_notebook(page, lab, relpath)
+    run_all_cells(page)
+    assert error_outputs(page) == [], f"{relpath} raised in the browser: {error_outputs(page)[:2]}"
+
+
+def test_receptive_field_explorer_redraws_when_the_output_pixel_moves(page, lab):
+    run_lecture(page, lab, "lectures/05_pixelcnn.ipynb")
+    widget = explorer(page, "column")
+    before = widget_image(widget)
+    move_slider(widget, "column", presses=3)
+    after_col = wait_for_new_image(widget, before)
+    move_slider(widget, "row", presses=2)
+    after_row = wait_for_new_image(widget, after_col)
+    assert len({before, after_col, after_row}) == 3, "the heat map did not change when the output pixel moved"
+    screenshot(page, "student-05-receptive-field-explorer")
