@@ -19,10 +19,12 @@ def _load_mutants():
     spec = importlib.util.spec_from_file_location("a1_mutants", ROOT / "tests" / "mutants" / "a1_histograms.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.MUTANTS
+    return module.MUTANTS, getattr(module, "NOTEBOOK_ONLY_MUTANTS", {})
 
 
-MUTANTS = _load_mutants()
+MUTANTS, NOTEBOOK_ONLY_MUTANTS = _load_mutants()
+ALL_MUTANTS = [(t, n, src) for group in (MUTANTS, NOTEBOOK_ONLY_MUTANTS) for t, variants in group.items()
+               for n, src in variants.items()]
 
 
 def _cells():
@@ -65,7 +67,7 @@ def test_solution_passes(task):
     assert _run_task(task, CELLS[task].source) is None
 
 
-@pytest.mark.parametrize("task,name", [(t, n) for t in TASKS for n in MUTANTS[t]])
-def test_mutant_fails(task, name):
-    failure = _run_task(task, MUTANTS[task][name])
+@pytest.mark.parametrize("task,name,source", ALL_MUTANTS, ids=[f"{t}-{n}" for t, n, _ in ALL_MUTANTS])
+def test_mutant_fails(task, name, source):
+    failure = _run_task(task, source)
     assert failure is not None, f"mutant {task}/{name} passes every test of its task"
