@@ -1,6 +1,7 @@
 """The committed student versions in assignments/ are exactly what nbgrader generates from solutions/.
 
-For every assignment folder under solutions/, run `nbgrader generate_assignment` on a copy of it in a
+For every assignment folder under solutions/, run nbgrader's generate_assignment converter (what
+`nbgrader generate_assignment NAME --force --no-db` runs, all assignments in one process) on a copy in a
 temporary course directory and compare the result with the committed assignments/<name>/: the same
 files; for notebooks the same cells (type, source, nbgrader metadata) and notebook metadata; other
 files byte for byte. Cell ids and outputs are ignored (ids are random when a builder script writes a
@@ -39,14 +40,41 @@ def _files(folder: Path) -> dict[str, Path]:
             if p.is_file() and not (SKIP_PARTS & set(p.relative_to(folder).parts))}
 
 
-def _nbgrader_executable() -> list[str]:
-    candidate = Path(sys.executable).parent / "nbgrader"
-    if candidate.exists():
-        return [str(candidate)]
-    found = shutil.which("nbgrader")
-    if found:
-        return [found]
-    pytest.skip("the nbgrader command is not installed")
+# `nbgrader generate_assignment NAME --force --no-db` for several assignments in one process: starting
+# nbgrader once instead of once per assignment makes the test several times faster. The settings are
+# exactly what the command line's --force and --no-db flags set.
+_GENERATE = """
+import sys
+from nbgrader.converters import GenerateAssignment
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config.loader import PyFileConfigLoader
+
+config = PyFileConfigLoader("nbgrader_config.py", path=".").load_config()
+config.BaseConverter.force = True          # --force
+config.SaveCells.enabled = False           # --no-db
+config.GenerateAssignment.no_database = True
+for name in sys.argv[1:]:
+    coursedir = CourseDirectory(config=config)
+    coursedir.assignment_id = name
+    GenerateAssignment(coursedir=coursedir, config=config).start()
+"""
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """A temporary course directory holding a fresh assignments/ generated from every solution."""
+    pytest.importorskip("nbgrader")
+    names = _assignment_names()
+    course = tmp_path_factory.mktemp("course")
+    (course / "solutions").mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    for name in names:
+        shutil.copytree(ROOT / "solutions" / name, course / "solutions" / name,
+                        ignore=shutil.ignore_patterns(*SKIP_PARTS))
+    proc = subprocess.run([sys.executable, "-c", _GENERATE] + names, cwd=course, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, f"nbgrader could not generate {names}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return course / "assignments"
 
 
 def _cell_summary(cell) -> dict:
@@ -78,20 +106,13 @@ def test_every_solution_has_a_generated_assignment():
 
 
 @pytest.mark.parametrize("name", _assignment_names())
-def test_committed_assignment_matches_generated(name, tmp_path):
+def test_committed_assignment_matches_generated(name, generated):
     committed_dir = ROOT / "assignments" / name
     if not committed_dir.is_dir():
-        pytest.fail(f"assignments/{name}/ is missing: run `nbgrader generate_assignment {name} --force --no-db`")
-    course = tmp_path / "course"
-    (course / "solutions").mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(ROOT / "solutions" / name, course / "solutions" / name,
-                    ignore=shutil.ignore_patterns(*SKIP_PARTS))
-    proc = subprocess.run(_nbgrader_executable() + ["generate_assignment", name, "--force", "--no-db"],
-                          cwd=course, capture_output=True, text=True, timeout=300)
-    fresh_dir = course / "assignments" / name
-    assert proc.returncode == 0 and fresh_dir.is_dir(), \
-        f"nbgrader generate_assignment {name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+        pytest.fail(f"assignments/{name}/ is missing: run `make assignments` or "
+                    f"`nbgrader generate_assignment {name} --force --no-db`")
+    fresh_dir = generated / name
+    assert fresh_dir.is_dir(), f"nbgrader generated nothing for {name}"
 
     committed, fresh = _files(committed_dir), _files(fresh_dir)
     fix = (f"regenerate with `make assignments` or `nbgrader generate_assignment {name} --force --no-db` "
