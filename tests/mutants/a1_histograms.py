@@ -118,4 +118,3 @@ def sample_inverse_cdf(probs, u):
 ''',
     },
 }
-
