@@ -123,9 +123,19 @@ def build_job(assignment: Assignment, cells: list[notebooks.AnswerCell], root: s
     }
 
 
+def _safe_file(path: Path) -> bool:
+    """A regular file, not a symbolic link, in a folder that is not one either (the sandbox can
+    write into the results folder, so links could point the judge at files outside it)."""
+    try:
+        return (not path.parent.is_symlink() and not path.is_symlink() and path.is_file()
+                and path.stat().st_size <= MAX_RESULT_BYTES)
+    except OSError:
+        return False
+
+
 def _load_json(path: Path):
     try:
-        if path.stat().st_size > MAX_RESULT_BYTES:
+        if not _safe_file(path):
             return None
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, UnicodeDecodeError):
@@ -134,8 +144,12 @@ def _load_json(path: Path):
 
 def _load_arrays(path: Path) -> dict | None:
     try:
-        if path.is_symlink() or path.stat().st_size > MAX_RESULT_BYTES:
+        if not _safe_file(path):
             return None
+        import zipfile
+        with zipfile.ZipFile(path) as zf:   # refuse zip bombs before numpy inflates anything
+            if sum(i.file_size for i in zf.infolist()) > 4 * MAX_RESULT_BYTES or len(zf.infolist()) > 10000:
+                return None
         out = {}
         with np.load(path, allow_pickle=False) as data:
             for key in data.files:

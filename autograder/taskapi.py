@@ -53,10 +53,12 @@ class Task:
         total = sum(c.weight for c in self.checks)
         if not self.checks or total <= 0:
             raise ValueError(f"task {self.name} needs checks with positive weights")
+        # read now, while the module file on disk is the one that was imported
+        self._probe_source = textwrap.dedent(inspect.getsource(self.probe))
 
     @property
     def probe_source(self) -> str:
-        return textwrap.dedent(inspect.getsource(self.probe))
+        return self._probe_source
 
     @property
     def probe_name(self) -> str:

@@ -9,6 +9,13 @@ import numpy as np
 from autograder.taskapi import Check, Fail, Task, close_to_reference, equal_to_reference
 
 SEED = 20260101
+
+# Mutants in tests/mutants/a1_histograms.py that this grader deliberately does not penalize
+# (`check` lists them as waived, with the reason).
+NOT_PENALIZED = {
+    "average_nll": {"warning_not_silenced": "warnings and stderr never cost points in this grader; "
+                                            "the notebook's visible test still asks for no warning"},
+}
 ARRAY = ("ndarray",)
 FLOATISH = ("python_float", "numpy_scalar", "ndarray")
 
