@@ -1,0 +1,394 @@
+"""Assignment 4 (WaveNet): hidden probes and checks for the autograder.
+
+Each task: `*_inputs(rng)` draws the hidden inputs (judge side), `*_probe(target, inputs, record)`
+runs in the sandbox and records what the student's code returns, and `Check`s with weights judge
+the records against the solution's results and the course's property checks (dependency maps,
+sampler agreement). Check messages say what is wrong without giving hidden inputs or reference
+values away.
+"""
+import numpy as np
+import torch
+
+from autograder.taskapi import Check, Fail, Task, close_to_reference, equal_to_reference
+from course_lib.checks import check_sampler
+
+SEED = 20260409
+TENSOR = ("tensor",)
+
+# ---------------------------------------------------------------- mu_law_encode
+
+ENCODE_MUS = [255, 15, 9, 5]
+
+
+def encode_inputs(rng):
+    out = {}
+    for mu in ENCODE_MUS:
+        x = rng.uniform(-1, 1, size=(3, 40))
+        x[0, :5] = [-1.0, 0.0, 1.0, 1e-7, -1e-7]          # ends, zero (a half-way value for mu = 5, 9)
+        out[f"x{mu}"] = x
+    out["x32"] = rng.uniform(-1, 1, size=(64,)).astype(np.float32)
+    return out
+
+
+def encode_probe(mu_law_encode, inputs, record):
+    for mu in (255, 15, 9, 5):
+        x = torch.from_numpy(inputs[f"x{mu}"])
+        if mu == 255:
+            record("mu255", lambda: mu_law_encode(x))
+        else:
+            record(f"mu{mu}", lambda x=x, mu=mu: mu_law_encode(x, mu=mu))
+    record("float32", lambda: mu_law_encode(torch.from_numpy(inputs["x32"])))
+
+
+def _encode_format(ctx):
+    got = ctx.get("mu255", kinds=TENSOR, dtype="int64", shape=(3, 40))
+    if got.min() < 0 or got.max() > 255:
+        return False, "codes must lie in 0..mu"
+    f32 = ctx.get("float32", kinds=TENSOR, dtype="int64", shape=(64,))
+    if f32.min() < 0 or f32.max() > 255:
+        return False, "float32 input gave codes outside 0..255"
+    return True, "int64 codes of the input's shape, in 0..mu"
+
+
+def _encode_halves(ctx):
+    for mu in (5, 9):
+        got = ctx.get(f"mu{mu}", kinds=TENSOR, shape=(3, 40))
+        if int(got[0, 1]) != (mu + 1) // 2:
+            return False, "half-way values must round up: use floor(v + 0.5), not round() (which rounds halves to even)"
+    return True, "half-way values round up"
+
+
+# ---------------------------------------------------------------- mu_law_decode
+
+DECODE_MUS = [255, 15, 1023]
+
+
+def decode_inputs(rng):
+    return {f"q{mu}": rng.permutation(np.arange(mu + 1)).astype(np.int64) for mu in DECODE_MUS}
+
+
+def decode_probe(mu_law_decode, inputs, record):
+    record("mu255", lambda: mu_law_decode(torch.from_numpy(inputs["q255"])))
+    for mu in (15, 1023):
+        record(f"mu{mu}", lambda mu=mu: mu_law_decode(torch.from_numpy(inputs[f"q{mu}"]), mu=mu))
+
+
+def _decode_float(ctx):
+    got = ctx.get("mu255", kinds=TENSOR, shape=(256,))
+    if got.dtype.kind != "f":
+        return False, "return a floating-point tensor"
+    return True, "a float tensor of the input's shape"
+
+
+# ---------------------------------------------------------------- receptive_field_size
+
+RF_CASES = [(2, [1]), (2, [1, 1, 1]), (2, [1, 2, 4, 8] * 3), (3, [1, 2]), (5, [3, 1]), (4, [1, 2, 4, 8, 16])]
+
+
+def rf_inputs(rng):
+    return {"perm": rng.permutation(6).astype(np.int64)}
+
+
+def rf_probe(receptive_field_size, inputs, record):
+    cases = [(2, [1]), (2, [1, 1, 1]), (2, [1, 2, 4, 8] * 3), (3, [1, 2]), (5, [3, 1]), (4, [1, 2, 4, 8, 16])]
+    for i in inputs["perm"]:
+        k, d = cases[int(i)]
+        record(f"case{int(i)}", lambda k=k, d=d: receptive_field_size(k, d))
+    record("tuple", lambda: receptive_field_size(2, (1, 2, 4)))
+
+
+def _rf_values(which, what):
+    def fn(ctx):
+        for i in which:
+            got = ctx.get(f"case{i}", kinds=("python_int", "numpy_scalar", "tensor"))
+            if int(np.asarray(got).reshape(-1)[0]) != int(ctx.ref(f"case{i}").reshape(-1)[0]):
+                return False, f"wrong receptive field for {what}"
+        return True, f"correct for {what}"
+    return fn
+
+
+def _rf_int(ctx):
+    got = ctx.get("tuple", kinds=("python_int",))
+    if int(got) != 8:
+        return False, "wrong value when the dilations come as a tuple"
+    return True, "a Python int, for dilations in a list or a tuple"
+
+
+# ---------------------------------------------------------------- CausalConv1d
+
+CONV_CASES = [(2, 1, 10), (2, 4, 16), (3, 2, 14), (4, 3, 20)]  # (kernel, dilation, T)
+CONV_POINTS = 3
+
+
+def conv_inputs(rng):
+    return {f"c{i}_x": rng.normal(size=(CONV_POINTS, 3, t)) for i, (_, _, t) in enumerate(CONV_CASES)}
+
+
+def conv_probe(CausalConv1d, inputs, record):
+    cases = [(2, 1, 10), (2, 4, 16), (3, 2, 14), (4, 3, 20)]
+    for i, (k, d, T) in enumerate(cases):
+        torch.manual_seed(10 + i)
+        conv = CausalConv1d(3, 2, k, dilation=d).double()
+        x = torch.from_numpy(inputs[f"c{i}_x"])
+        record(f"c{i}_module", lambda conv=conv: isinstance(conv, torch.nn.Module)
+               and sum(int(p.numel()) for p in conv.parameters()) > 0)
+
+        def perturbed(conv=conv, x=x, T=T):
+            with torch.no_grad():
+                outs = [conv(x)]
+                for t in range(T):
+                    xt = x.clone()
+                    xt[:, :, t] += 1.0
+                    outs.append(conv(xt))
+                return torch.stack(outs)
+        record(f"c{i}_out", perturbed)
+
+
+def _conv_dep(ctx, i):
+    k, d, T = CONV_CASES[i]
+    out = ctx.get(f"c{i}_out", kinds=TENSOR)
+    if out.shape != (T + 1, CONV_POINTS, 2, T):
+        raise Fail(f"(B, 3, {T}) with kernel {k}, dilation {d} gave outputs of shape {out.shape[1:]}; expected "
+                   f"(B, 2, {T}): pad (k - 1) * d zeros on the left so the length stays T")
+    base = out[0].astype(np.float64)
+    dep = np.zeros((T, T), dtype=bool)
+    for t in range(T):
+        moved = np.abs(out[t + 1].astype(np.float64) - base) > 1e-9 * (1 + np.abs(base))
+        dep[:, t] = moved.any(axis=(0, 1))
+    expected = np.zeros((T, T), dtype=bool)
+    for t in range(T):
+        for j in range(k):
+            if t - j * d >= 0:
+                expected[t, t - j * d] = True
+    return dep, expected
+
+
+def _conv_module(ctx):
+    for i in range(len(CONV_CASES)):
+        if not bool(ctx.get(f"c{i}_module")):
+            return False, "CausalConv1d must be an nn.Module with learnable parameters"
+        _conv_dep(ctx, i)
+    return True, "an nn.Module keeping the sequence length"
+
+
+def _conv_causal(ctx):
+    for i, (k, d, _) in enumerate(CONV_CASES):
+        dep, _ = _conv_dep(ctx, i)
+        if np.triu(dep, 1).any():
+            return False, f"kernel {k}, dilation {d}: an output depends on a later input; pad on the left only"
+    return True, "no output depends on a later input"
+
+
+def _conv_exact(ctx):
+    for i, (k, d, _) in enumerate(CONV_CASES):
+        dep, expected = _conv_dep(ctx, i)
+        if not np.array_equal(dep, expected):
+            return False, f"kernel {k}, dilation {d}: output t must depend on exactly t-(k-1)d, ..., t-d, t"
+    return True, "every output depends on exactly its k dilated taps"
+
+
+# ---------------------------------------------------------------- WaveNet
+
+DEP_CASES = [(3, [1, 2, 4], 2, 14), (2, [1, 3], 3, 16)]     # (classes, dilations, kernel, T)
+DEP_POINTS = 32
+
+
+def wavenet_inputs(rng):
+    out = {}
+    for i, (v, _, _, t) in enumerate(DEP_CASES):
+        out[f"dep{i}_x"] = rng.integers(0, v, size=(DEP_POINTS, t)).astype(np.int64)
+    out["seeds"] = rng.integers(0, 2**31, size=6).astype(np.int64)
+    return out
+
+
+def wavenet_probe(WaveNet, inputs, record):
+    F = torch.nn.functional
+    seeds = [int(s) for s in inputs["seeds"]]
+
+    def sharpen(model, seed):
+        g = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype) * 0.7)
+        return model.eval()
+
+    # 1. dependency maps: logits at base points and with x[:, t] moved to the next class
+    dep_cases = [(3, [1, 2, 4], 2, 14), (2, [1, 3], 3, 16)]
+    for i, (v, dil, k, T) in enumerate(dep_cases):
+        torch.manual_seed(i)
+        model = sharpen(WaveNet(v, 6, 5, dil, kernel_size=k), seeds[0] + i).double()
+        x = torch.from_numpy(inputs[f"dep{i}_x"])
+
+        def perturbed(model=model, x=x, v=v, T=T):
+            with torch.no_grad():
+                outs = [model(x)]
+                for t in range(T):
+                    xt = x.clone()
+                    xt[:, t] = (xt[:, t] + 1) % v
+                    outs.append(model(xt))
+                return torch.stack(outs)
+        record(f"dep{i}", perturbed)
+
+    # 2. cached == naive (float64, queues that wrap around, kernel 2 and 3)
+    for i, (v, dil, k) in enumerate([(5, [1, 2, 4, 8, 1, 2, 4, 8], 2), (4, [1, 3, 9], 3)]):
+        torch.manual_seed(10 + i)
+        model = sharpen(WaveNet(v, 6, 5, dil, kernel_size=k), seeds[1] + i).double()
+        record(f"same{i}_cached", lambda model=model, i=i: model.generate(
+            100, batch_size=2, generator=torch.Generator().manual_seed(seeds[2] + i), cached=True))
+        record(f"same{i}_naive", lambda model=model, i=i: model.generate(
+            100, batch_size=2, generator=torch.Generator().manual_seed(seeds[2] + i), cached=False))
+
+    # 3. samples against the model's own distribution, both paths (3 classes, 3 steps)
+    torch.manual_seed(20)
+    model = sharpen(WaveNet(3, 6, 5, [1, 2], kernel_size=2), seeds[3])
+    support = torch.tensor([[a, b, c] for a in range(3) for b in range(3) for c in range(3)], dtype=torch.long)
+
+    def log_probs():
+        with torch.no_grad():
+            hist = torch.cat([torch.full((27, 1), 1, dtype=torch.long), support[:, :-1]], dim=1)
+            return F.log_softmax(model(hist).double(), dim=1).gather(1, support[:, None]).squeeze(1).sum(1)
+    record("sampler_logp", log_probs)
+    for name, cached in (("cached", True), ("naive", False)):
+        record(f"sampler_{name}", lambda cached=cached: model.generate(
+            3, batch_size=20000, generator=torch.Generator().manual_seed(seeds[4]), cached=cached))
+
+    # 4. the cache does not rerun the network: count forward calls and convolution lengths
+    torch.manual_seed(30)
+    model = WaveNet(4, 4, 4, [1, 2, 4, 8, 16, 32]).eval()
+    calls, longest = [0], [0]
+    original = model.forward
+
+    def counting(*args, **kwargs):
+        calls[0] += 1
+        return original(*args, **kwargs)
+
+    def hook(module, args):
+        if args and isinstance(args[0], torch.Tensor) and args[0].dim() == 3:
+            longest[0] = max(longest[0], int(args[0].shape[-1]))
+
+    def cached_run():
+        model.forward = counting
+        handles = [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, torch.nn.Conv1d)]
+        try:
+            model.generate(60, 1, torch.Generator().manual_seed(seeds[5]), cached=True)
+        finally:
+            for h in handles:
+                h.remove()
+            del model.forward
+        return [calls[0], longest[0]]
+    record("cache_cost", lambda: torch.tensor(cached_run()))
+
+
+def _wavenet_dep(ctx, i):
+    v, dil, k, T = DEP_CASES[i]
+    out = ctx.get(f"dep{i}", kinds=TENSOR)
+    if out.shape != (T + 1, DEP_POINTS, v, T):
+        raise Fail(f"forward of int64 (B, {T}) must return logits (B, {v}, {T}); got shape {out.shape[1:]}")
+    if not np.isfinite(out).all():
+        raise Fail("forward returned NaN or inf")
+    base = out[0].astype(np.float64)
+    dep = np.zeros((T, T), dtype=bool)
+    for t in range(T):
+        moved = np.abs(out[t + 1].astype(np.float64) - base) > 1e-9 * (1 + np.abs(base))
+        dep[:, t] = moved.any(axis=(0, 1))
+    R = (k - 1) * sum(dil) + 1
+    idx = np.arange(T)
+    band = (idx[None, :] <= idx[:, None]) & (idx[None, :] > idx[:, None] - R)
+    return dep, band, R
+
+
+def _wavenet_causal(ctx):
+    for i in range(len(DEP_CASES)):
+        dep, band, _ = _wavenet_dep(ctx, i)
+        if np.triu(dep, 1).any():
+            return False, "logits[:, :, t] depends on a later input: every convolution must be causal (left padding)"
+        if not dep.diagonal().all():
+            return False, ("logits[:, :, t] does not depend on x[t]: they are the distribution of x[t+1] given x up "
+                           "to and including x[t]")
+    return True, "logits[:, :, t] depend on x[t] and nothing later"
+
+
+def _wavenet_receptive_field(ctx):
+    for i, (_, dil, k, _) in enumerate(DEP_CASES):
+        dep, band, R = _wavenet_dep(ctx, i)
+        if (dep & ~band).any() or not np.array_equal(dep[R - 1:], band[R - 1:]):
+            return False, f"dilations {dil}, kernel {k}: logits[:, :, t] must depend on exactly the last R inputs"
+    return True, "logits depend on exactly the receptive field"
+
+
+def _samples(ctx, key, shape, num_classes):
+    s = ctx.get(key, kinds=TENSOR, dtype="int64", shape=shape)
+    if s.min() < 0 or s.max() >= num_classes:
+        raise Fail("samples must lie in 0..num_classes-1")
+    return s
+
+
+def _wavenet_same(ctx):
+    for i, v in enumerate((5, 4)):
+        a = _samples(ctx, f"same{i}_cached", (2, 100), v)
+        b = _samples(ctx, f"same{i}_naive", (2, 100), v)
+        if not np.array_equal(a, b):
+            return False, ("cached and naive generation give different samples for the same seed (float64): check "
+                           "which time steps each queue holds and the naive window of the last R inputs")
+    return True, "cached and naive generation give the same samples"
+
+
+def _wavenet_sampler(name):
+    def fn(ctx):
+        s = _samples(ctx, f"sampler_{name}", (20000, 3), 3)
+        logp = ctx.get("sampler_logp", kinds=TENSOR, shape=(27,)).astype(np.float64)
+        probs = np.exp(logp)
+        if not np.isfinite(probs).all() or abs(probs.sum() - 1) > 1e-4:
+            return False, "the model's conditionals do not multiply to a distribution (forward must give logits over classes in dim 1)"
+        res = check_sampler(s @ np.array([9, 3, 1]), probs)
+        if not res.passed:
+            return False, (f"{name} samples do not follow the model ({res.message}); start from the implicit input "
+                           "num_classes // 2 and feed every new sample back in")
+        return True, f"{name} samples follow the model's distribution"
+    return fn
+
+
+def _wavenet_cache(ctx):
+    calls, longest = (int(v) for v in ctx.get("cache_cost", kinds=TENSOR, shape=(2,)))
+    if calls > 1:
+        return False, f"cached generation called forward {calls} times for 60 samples: use one queue per layer"
+    if longest > 2:
+        return False, "cached generation ran a convolution over more time steps than the kernel needs"
+    return True, "the cached path does O(layers) work per sample"
+
+
+# ---------------------------------------------------------------- the tasks
+
+TASKS = [
+    Task("mu_law_encode", encode_inputs, encode_probe, [
+        Check("int64 codes in 0..mu", 1, _encode_format),
+        Check("codes for mu = 255", 2, equal_to_reference("mu255", kinds=TENSOR, what="the codes for mu = 255")),
+        Check("codes for mu = 15", 1, equal_to_reference("mu15", kinds=TENSOR, what="the codes for mu = 15")),
+        Check("half-way values round up", 1, _encode_halves),
+    ]),
+    Task("mu_law_decode", decode_inputs, decode_probe, [
+        Check("float tensor", 1, _decode_float),
+        Check("values for mu = 255", 2, close_to_reference("mu255", kinds=TENSOR, rtol=1e-5, atol=1e-6,
+                                                           what="the decoded values for mu = 255")),
+        Check("values for other mu", 1, close_to_reference("mu1023", kinds=TENSOR, rtol=1e-5, atol=1e-6,
+                                                           what="the decoded values for mu = 1023")),
+    ]),
+    Task("receptive_field_size", rf_inputs, rf_probe, [
+        Check("kernel size 2", 2, _rf_values([0, 1, 2], "kernel size 2")),
+        Check("larger kernels", 2, _rf_values([3, 4, 5], "kernel sizes 3 to 5")),
+        Check("a Python int", 1, _rf_int),
+    ]),
+    Task("CausalConv1d", conv_inputs, conv_probe, [
+        Check("nn.Module keeping the length", 1, _conv_module),
+        Check("causal", 2, _conv_causal),
+        Check("exactly the dilated taps", 2, _conv_exact),
+    ]),
+    Task("WaveNet", wavenet_inputs, wavenet_probe, [
+        Check("causal, logits aligned to x[t+1]", 2, _wavenet_causal),
+        Check("receptive field", 2, _wavenet_receptive_field),
+        Check("cached == naive", 2, _wavenet_same),
+        Check("cached samples follow the model", 1, _wavenet_sampler("cached")),
+        Check("naive samples follow the model", 1, _wavenet_sampler("naive")),
+        Check("the cache avoids recomputation", 1, _wavenet_cache),
+    ], timeout=120),
+]
