@@ -123,8 +123,11 @@ def main(argv=None) -> int:
         f"batch 1, float32; median of {args.repeats} runs ({args.cached_steps} samples per cached run, "
         f"{', '.join(str(r['naive_steps']) for r in rows)} per naive run); naive timed with a full-window prompt",
         f"- total benchmark time {elapsed:.0f} s",
-        "",
     ]
+    if load_before and os.cpu_count() and max(load_before[0], load_after[0]) > os.cpu_count():
+        header.append("- note: the machine was shared and busy (load average above the number of CPUs), so the "
+                      "absolute times are inflated; the ratios are the meaningful part")
+    header.append("")
     text = "\n".join(header + table + [""] + verdicts) + "\n"
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
