@@ -1,10 +1,22 @@
-"""Assignment 3 (PixelCNN, blind spot, Gated PixelCNN, logistic mixture): hidden probes and checks.
+"""Assignment 3 (PixelCNN, its blind spot, Gated PixelCNN, discretized logistic mixture): probes and checks.
 
-Each task: `*_inputs(rng)` draws the hidden inputs (judge side), `*_probe(target, inputs, record)`
-runs in the sandbox and records what the student's code returns, and `Check`s with weights judge
-the records against the solution's results and the course's property checks. Dependency maps of
-networks are measured inside the sandbox by perturbation (base outputs, then one input element
-moved at a time) and turned into maps here, on the judge side.
+Same shape as every task module (see autograder/README.md): `*_inputs(rng)` draws the hidden inputs
+on the judge's side, `*_probe(target, inputs, record)` runs in the sandbox (only `np`, `torch` and
+its arguments), and weighted `Check`s judge the records. The checks test the claims of each task:
+
+- masks against their definition for many (kernel size, type, channels, colour groups);
+- convolutions and networks by their *dependency maps*, measured in the sandbox by moving one input
+  element at a time and recording the outputs (values, not gradients: a `.detach()` cannot hide a
+  dependency). The judge turns them into a map (an output depends on an input when moving the input
+  changes it at all: a masked weight contributes an exact zero) and runs
+  `course_lib.checks.check_autoregressive` on it or compares it with the mask geometry, at
+  initialization, after optimiser steps that move every weight, and after `load_state_dict`;
+- receptive fields and blind spots against the solution for many (layers, kernel, canvas, pixel),
+  canvas edges included, plus the defining property of a blind spot (only earlier pixels);
+- the mixture likelihood against the solution, normalization by summing over all values, finite
+  values and gradients at extreme parameters, and accurate (not clamped) tail log-probabilities.
+
+Messages say what is wrong without giving hidden inputs or reference values away.
 """
 import numpy as np
 import torch
@@ -14,402 +26,637 @@ from course_lib.checks import check_autoregressive, check_normalization
 
 SEED = 20260303
 TENSOR = ("tensor",)
-ARRAY = ("ndarray",)
+ARRAYISH = ("ndarray", "tensor")
+FLOATS = ("float16", "float32", "float64")
+
+
+def _as_bool_map(ctx, key, shape):
+    """A 0/1 map (numpy or torch, bool or 0/1 numbers) of the given shape, as a bool array."""
+    got = ctx.get(key, kinds=ARRAYISH, shape=shape)
+    if not np.isin(got, (0, 1)).all():
+        raise Fail("the map has entries other than True/False (0/1)")
+    return got.astype(bool)
+
+
+def _moved(outs: np.ndarray, n_points: int, n_moves: int) -> np.ndarray:
+    """Which output elements changed when each input element was moved.
+
+    `outs` holds (1 + n_moves) blocks of n_points outputs: the base points, then the points with
+    input element m moved. Returns dep (num_output_elements, n_moves): a change at any point.
+    float64 results come from one batched call, where rounding may differ between examples by a
+    few units in the last place: a change counts above 1e-11 (1 + |output|), far below any real
+    dependency. float32 results come from separate calls of the same shape, where an output that
+    does not depend on the moved element is bit for bit the same: any change counts."""
+    flat = outs.reshape(1 + n_moves, n_points, -1).astype(np.float64)
+    base = flat[0][None]
+    tol = 1e-11 * (1 + np.abs(base)) if outs.dtype == np.float64 else 0.0
+    changed = (np.abs(flat[1:] - base) > tol) | (np.isnan(flat[1:]) != np.isnan(base))
+    return changed.any(axis=1).T
+
 
 # ---------------------------------------------------------------- causal_mask
+# case columns: kernel_size, type (0 = "A", 1 = "B"), in_channels, out_channels, colour groups
 
-MASK_CASES = [(3, "A", 1, 1, 1), (3, "B", 1, 1, 1), (5, "A", 2, 4, 1), (1, "A", 1, 1, 1), (1, "B", 2, 3, 1),
-              (7, "B", 3, 2, 1), (3, "A", 3, 3, 3), (3, "B", 3, 3, 3), (3, "A", 6, 9, 3), (5, "B", 9, 6, 3),
-              (3, "A", 4, 8, 2)]
-SINGLE = [i for i, c in enumerate(MASK_CASES) if c[4] == 1]
-COLOUR = [i for i, c in enumerate(MASK_CASES) if c[4] > 1]
+MASK_KINDS = ("single", "multi", "colour")
 
 
 def mask_inputs(rng):
-    return {"cases": np.array([[k, int(t == "A"), ci, co, g] for k, t, ci, co, g in MASK_CASES], dtype=np.int64)}
+    single = [(k, t, 1, 1, 1) for k in (1, 3, 5, 7) for t in (0, 1)]
+    multi = [(3, 0, int(rng.integers(2, 5)), int(rng.integers(2, 6)), 1), (5, 1, int(rng.integers(2, 5)), 3, 1),
+             (1, 1, 2, 3, 1), (7, 0, 3, 2, 1)]
+    colour = [(3, 0, 3, 3, 3), (3, 1, 3, 3, 3), (3, 0, 6, 9, 3), (5, 1, 9, 3, 3), (3, 0, 4, 8, 2),
+              (3, 1, 12, 6, 3), (1, 0, 6, 6, 3), (5, 0, 3 * int(rng.integers(1, 4)), 3 * int(rng.integers(1, 4)), 3)]
+    cases = single + multi + colour
+    kind = [0] * len(single) + [1] * len(multi) + [2] * len(colour)
+    order = rng.permutation(len(cases))
+    return {"cases": np.array(cases, dtype=np.int64)[order], "kind": np.array(kind, dtype=np.int64)[order]}
 
 
 def mask_probe(causal_mask, inputs, record):
-    for i, (k, is_a, ci, co, g) in enumerate(inputs["cases"].tolist()):
-        record(f"case{i}", lambda k=k, t="A" if is_a else "B", ci=ci, co=co, g=g:
-               causal_mask(k, t, in_channels=ci, out_channels=co, color_channels=g))
+    for i, (k, t, cin, cout, g) in enumerate(inputs["cases"].tolist()):
+        record(f"case{i}", lambda k=k, t=t, cin=cin, cout=cout, g=g:
+               causal_mask(k, "AB"[t], in_channels=cin, out_channels=cout, color_channels=g))
+    record("positional", lambda: causal_mask(3, "B", 6, 3, 3))
 
-    def raises(**kw):
-        def fn():
-            try:
-                causal_mask(**kw)
-            except ValueError:
-                return True
+    def raises_value_error(*args, **kwargs):
+        try:
+            causal_mask(*args, **kwargs)
+        except ValueError:
+            return True
+        except Exception:
             return False
-        return fn
-    record("raises_even", raises(kernel_size=4, mask_type="A"))
-    record("raises_type", raises(kernel_size=3, mask_type="C"))
-    record("raises_groups", raises(kernel_size=3, mask_type="A", in_channels=4, out_channels=3, color_channels=3))
+        return False
+
+    record("rejects_even", lambda: raises_value_error(4, "A"))
+    record("rejects_type", lambda: raises_value_error(3, "C"))
+    record("rejects_groups", lambda: raises_value_error(3, "A", in_channels=4, out_channels=3, color_channels=3))
 
 
-def _mask_cases(indices, what):
+def _mask(ctx, i):
+    k, _, cin, cout, _ = (int(v) for v in ctx.inputs["cases"][i])
+    got = ctx.get(f"case{i}", kinds=TENSOR, dtype=FLOATS)
+    if got.shape != (cout, cin, k, k):
+        raise Fail(f"a mask has shape {got.shape}; expected (out_channels, in_channels, k, k), "
+                   "the layout of nn.Conv2d's weight")
+    if not np.isin(got, (0, 1)).all():
+        raise Fail("a mask has entries other than 0 and 1")
+    return got
+
+
+def _mask_format(ctx):
+    for i in range(len(ctx.inputs["cases"])):
+        _mask(ctx, i)
+    ctx.get("positional", kinds=TENSOR, dtype=FLOATS, shape=(3, 6, 3, 3))
+    return True, "float tensors of 0/1 shaped (out_channels, in_channels, k, k)"
+
+
+def _mask_values(kind, hint):
     def fn(ctx):
-        for i in indices:
-            k, t, ci, co, g = MASK_CASES[i]
-            ref = ctx.ref(f"case{i}")
-            got = ctx.get(f"case{i}", kinds=TENSOR, shape=ref.shape)
-            if got.dtype.kind != "f":
-                return False, "return a float tensor of 0/1"
-            if not np.array_equal(got, ref):
-                return False, f"{what}: wrong mask for kernel {k}, type {t}, {ci} -> {co} channels, {g} colour group(s)"
-        return True, f"{what}: correct"
+        cases = [i for i, kd in enumerate(ctx.inputs["kind"]) if MASK_KINDS[int(kd)] == kind]
+        wrong = sum(not np.array_equal(_mask(ctx, i), ctx.ref(f"case{i}")) for i in cases)
+        if kind == "colour":
+            got = ctx.get("positional", kinds=TENSOR, dtype=FLOATS)
+            wrong += got.shape != ctx.ref("positional").shape or not np.array_equal(got, ctx.ref("positional"))
+        if wrong:
+            return False, f"wrong for {wrong} of the masks tried: {hint}"
+        return True, "correct for every mask tried"
     return fn
 
 
-def _mask_shapes(ctx):
-    for i, (k, t, ci, co, g) in enumerate(MASK_CASES):
-        got = ctx.get(f"case{i}", kinds=TENSOR)
-        if got.shape != (co, ci, k, k):
-            return False, f"shape {got.shape}; expected (out_channels, in_channels, k, k) = {(co, ci, k, k)}"
-    return True, "shapes (out_channels, in_channels, k, k)"
-
-
-def _mask_raises(ctx):
-    for key, what in [("raises_even", "an even kernel_size"), ("raises_type", "a mask_type other than A/B"),
-                      ("raises_groups", "channels not divisible by color_channels")]:
-        if not bool(ctx.get(key)):
+def _mask_rejects(ctx):
+    for key, what in (("rejects_even", "an even kernel_size"), ("rejects_type", "a mask_type other than 'A' or 'B'"),
+                      ("rejects_groups", "channels not divisible by color_channels")):
+        if not bool(ctx.get(key, kinds=("python_bool",))):
             return False, f"{what} must raise ValueError"
-    return True, "bad arguments raise ValueError"
+    return True, "invalid arguments raise ValueError"
 
 
 # ---------------------------------------------------------------- MaskedConv2d
+# case columns: in_channels, out_channels, kernel_size, type (0 = "A", 1 = "B"), colour groups, H, W
 
-CONV_CASES = [(1, 3, 3, "A", 1, 5, 4), (2, 2, 5, "B", 1, 5, 5), (3, 3, 3, "A", 3, 3, 4), (6, 3, 3, "B", 3, 3, 3)]
-CONV_POINTS = 3
+CONV_CASES = [(1, 4, 3, 0, 1, 5, 4), (2, 3, 5, 1, 1, 5, 5), (3, 6, 3, 0, 3, 4, 4), (6, 3, 3, 1, 3, 3, 4),
+              (2, 2, 1, 1, 1, 3, 3)]
+CONV_POINTS = 2
 
 
 def conv_inputs(rng):
-    out = {}
-    for i, (ci, co, k, t, g, H, W) in enumerate(CONV_CASES):
-        out[f"c{i}_x"] = rng.normal(size=(CONV_POINTS, ci, H, W)).astype(np.float32)
-        out[f"c{i}_delta"] = (rng.random(ci * H * W) + 0.5).astype(np.float32)
-        out[f"c{i}_train"] = rng.normal(size=(4, ci, H, W)).astype(np.float32)
-    out["cases"] = np.array([[ci, co, k, int(t == "A"), g, H, W] for ci, co, k, t, g, H, W in CONV_CASES])
+    out = {"cases": np.array(CONV_CASES, dtype=np.int64)}
+    for i, (cin, cout, k, t, g, h, w) in enumerate(CONV_CASES):
+        out[f"c{i}_x"] = rng.normal(size=(CONV_POINTS, cin, h, w)).astype(np.float32)
+        out[f"c{i}_delta"] = (rng.random((cin, h, w)) + 0.5).astype(np.float32)
+        out[f"c{i}_train"] = rng.normal(size=(4, cin, h, w)).astype(np.float32)
+        out[f"c{i}_weight"] = rng.normal(size=(cout, cin, k, k)).astype(np.float32)
+        out[f"c{i}_bias"] = rng.normal(size=(cout,)).astype(np.float32)
     return out
 
 
 def conv_probe(MaskedConv2d, inputs, record):
-    def perturbed(model, x, delta):
-        outs = [model(x)]
-        flat = x.reshape(x.shape[0], -1)
-        for i in range(flat.shape[1]):
-            xi = flat.clone()
-            xi[:, i] = xi[:, i] + delta[i]
-            outs.append(model(xi.reshape(x.shape)))
-        return torch.cat(outs)
-
-    for i, (ci, co, k, is_a, g, H, W) in enumerate(inputs["cases"].tolist()):
-        t = "A" if is_a else "B"
-        x, delta = torch.from_numpy(inputs[f"c{i}_x"]), torch.from_numpy(inputs[f"c{i}_delta"])
-        torch.manual_seed(10 + i)
-        conv = MaskedConv2d(ci, co, k, t, color_channels=g)
-        record(f"c{i}_is_conv", lambda: isinstance(conv, torch.nn.Conv2d))
-        record(f"c{i}_nparams", lambda: sum(int(p.numel()) for p in conv.parameters()))
+    def measured(module, x, delta):
+        # outputs at the base points, then at the points with one input element moved. In float64,
+        # in one batch, where the module allows it (weak paths through deep stacks still show);
+        # otherwise in float32, one call per moved element, each a batch of the same shape.
+        flat = delta.reshape(-1)
         with torch.no_grad():
-            record(f"c{i}_init", lambda: perturbed(conv, x, delta))
+            try:
+                n = x.shape[0]
+                moved = x.double().reshape(1, n, -1).repeat(flat.numel() + 1, 1, 1)
+                idx = torch.arange(flat.numel())
+                moved[idx + 1, :, idx] += flat.double()[:, None]
+                out = module.double()(moved.reshape((-1,) + tuple(x.shape[1:])))
+                if out.dtype != torch.float64:
+                    raise TypeError("not float64")
+                return out
+            except Exception:
+                module.float()
+                outs = [module(x)]
+                for m in range(flat.numel()):
+                    xm = x.clone().reshape(x.shape[0], -1)
+                    xm[:, m] += flat[m]
+                    outs.append(module(xm.reshape(x.shape)))
+                return torch.cat(outs)
+            finally:
+                module.float()
+
+
+    for i, (cin, cout, k, t, g, h, w) in enumerate(inputs["cases"].tolist()):
+        x, delta = torch.from_numpy(inputs[f"c{i}_x"]), torch.from_numpy(inputs[f"c{i}_delta"])
+        torch.manual_seed(300 + i)
+        conv = MaskedConv2d(cin, cout, k, "AB"[t], color_channels=g)
+        record(f"c{i}_is_conv2d", lambda: isinstance(conv, torch.nn.Conv2d))
+        record(f"c{i}_nparams", lambda: sum(int(p.numel()) for p in conv.parameters()))
+        record(f"c{i}_init", lambda: measured(conv, x, delta))
 
         def train():
+            # optimiser steps with gradients that touch every weight (as momentum or weight decay would)
             opt = torch.optim.Adam(conv.parameters(), lr=0.5, weight_decay=0.5)
+            data = torch.from_numpy(inputs[f"c{i}_train"])
             for _ in range(3):
-                loss = conv(torch.from_numpy(inputs[f"c{i}_train"])).pow(2).mean()
+                loss = conv(data).pow(2).mean()
                 opt.zero_grad()
                 loss.backward()
                 for p in conv.parameters():
                     p.grad = (torch.zeros_like(p) if p.grad is None else p.grad) + 1.0
                 opt.step()
-            with torch.no_grad():
-                return perturbed(conv, x, delta)
+            return measured(conv, x, delta)
         record(f"c{i}_trained", train)
 
         def reload():
-            params = dict(conv.named_parameters())
-            state = {n: (torch.ones_like(v) if n in params else v) for n, v in conv.state_dict().items()}
-            torch.manual_seed(20 + i)
-            fresh = MaskedConv2d(ci, co, k, t, color_channels=g)
+            # a state dict with dense weights (every tap set), loaded into a fresh layer
+            state = dict(conv.state_dict())
+            state["weight"] = torch.from_numpy(inputs[f"c{i}_weight"])
+            state["bias"] = torch.from_numpy(inputs[f"c{i}_bias"])
+            torch.manual_seed(400 + i)
+            fresh = MaskedConv2d(cin, cout, k, "AB"[t], color_channels=g)
             fresh.load_state_dict(state)
-            with torch.no_grad():
-                return perturbed(fresh, x, delta)
+            return measured(fresh, x, delta)
         record(f"c{i}_reloaded", reload)
 
 
-def _expected_conv(ci, co, H, W, k, t, g):
+def _conv_expected(cin, cout, k, t, g, h, w):
+    """Which input element (c, i', j') each output element (o, i, j) may see, both flattened C-order."""
     r = k // 2
-    go, gi = np.arange(co) // (co // g), np.arange(ci) // (ci // g)
-    oc, oi, oj = (a.reshape(-1, 1) for a in np.meshgrid(np.arange(co), np.arange(H), np.arange(W), indexing="ij"))
-    ic, ii, ij = (a.reshape(1, -1) for a in np.meshgrid(np.arange(ci), np.arange(H), np.arange(W), indexing="ij"))
+    go, gi = np.arange(cout) // (cout // g), np.arange(cin) // (cin // g)
+    oc, oi, oj = (a.reshape(-1, 1) for a in np.meshgrid(np.arange(cout), np.arange(h), np.arange(w), indexing="ij"))
+    ic, ii, ij = (a.reshape(1, -1) for a in np.meshgrid(np.arange(cin), np.arange(h), np.arange(w), indexing="ij"))
     du, dv = ii - oi, ij - oj
     near = (np.abs(du) <= r) & (np.abs(dv) <= r)
     before = (du < 0) | ((du == 0) & (dv < 0))
-    centre = (du == 0) & (dv == 0) & ((gi[ic] < go[oc]) if t == "A" else (gi[ic] <= go[oc]))
+    centre = (du == 0) & (dv == 0) & ((gi[ic] < go[oc]) if t == 0 else (gi[ic] <= go[oc]))
     return near & (before | centre)
 
 
-def _dep(out, num_in, num_points, out_shape):
-    """Dependency map (outputs x inputs) from the base outputs and one block per moved input."""
-    expected = ((num_in + 1) * num_points,) + tuple(out_shape)
-    if out.shape != expected:
-        raise Fail(f"forward returned shape {out.shape[1:]} per example; expected {tuple(out_shape)} "
-                   "(same-size padding, out_channels channels)")
+def _conv_dep(ctx, i, stage):
+    cin, cout, k, t, g, h, w = CONV_CASES[i]
+    n_moves = cin * h * w
+    out = ctx.get(f"c{i}_{stage}", kinds=TENSOR)
+    if out.shape != ((n_moves + 1) * CONV_POINTS, cout, h, w):
+        raise Fail(f"an input of shape (B, {cin}, H, W) gave an output of shape (B,) + {out.shape[1:]}; "
+                   "expected (B, out_channels, H, W): pad by kernel_size // 2 for a same-size output")
     if not np.isfinite(out).all():
-        raise Fail("forward returned NaN or inf")
-    flat = out.reshape((num_in + 1) * num_points, -1).astype(np.float64)
-    base = flat[:num_points]
-    dep = np.zeros((flat.shape[1], num_in), dtype=bool)
-    for i in range(num_in):
-        moved = np.abs(flat[(i + 1) * num_points:(i + 2) * num_points] - base) > 1e-5 * (1 + np.abs(base))
-        dep[:, i] = moved.any(axis=0)
-    return dep
+        raise Fail("the output has NaN or inf")
+    return _moved(out, CONV_POINTS, n_moves), _conv_expected(cin, cout, k, t, g, h, w)
+
+
+def _describe_conv_mismatch(dep, exp):
+    extra, missing = int((dep & ~exp).sum()), int((exp & ~dep).sum())
+    parts = []
+    if extra:
+        parts.append(f"{extra} connection(s) the mask forbids (a pixel at or after the output pixel, "
+                     "or a colour group that comes later)")
+    if missing:
+        parts.append(f"{missing} connection(s) the mask allows are missing")
+    return " and ".join(parts)
+
+
+def _conv_format(ctx):
+    for i in range(len(CONV_CASES)):
+        if not bool(ctx.get(f"c{i}_is_conv2d", kinds=("python_bool",))):
+            return False, "MaskedConv2d must subclass nn.Conv2d"
+        _conv_dep(ctx, i, "init")
+    return True, "an nn.Conv2d subclass with same-size output"
+
+
+def _conv_causal(ctx):
+    for i, (cin, cout, k, t, g, h, w) in enumerate(CONV_CASES):
+        if t != 0:
+            continue
+        dep, _ = _conv_dep(ctx, i, "init")
+        # inputs in generation order: pixel by pixel, then colour group by colour group
+        order = sorted(range(cin * h * w), key=lambda e: (e % (h * w), (e // (h * w)) // (cin // g), e))
+        # output channel o at pixel p predicts its colour group at p: the group's first input channel
+        o_idx = np.arange(cout * h * w)
+        site = ((o_idx // (h * w)) // (cout // g)) * (cin // g) * h * w + o_idx % (h * w)
+        res = check_autoregressive(dep, order, output_site=site, max_report=0)
+        if not res.passed:
+            return False, (f"a type-A layer is not autoregressive: {len(res.violations)} connection(s) to the "
+                           "output's own pixel, a later pixel, or a colour group that comes later")
+    return True, "type-A layers see only earlier pixels (and earlier colour groups at the centre)"
 
 
 def _conv_stage(stage, when):
     def fn(ctx):
-        for i, (ci, co, k, t, g, H, W) in enumerate(CONV_CASES):
-            dep = _dep(ctx.get(f"c{i}_{stage}", kinds=TENSOR), ci * H * W, CONV_POINTS, (co, H, W))
-            if not np.array_equal(dep, _expected_conv(ci, co, H, W, k, t, g)):
-                return False, (f"{when}: the connectivity is wrong for {ci} -> {co} channels, kernel {k}, type {t}, "
-                               f"{g} colour group(s)" + ("" if stage == "init" else "; apply the mask in forward"))
-        return True, f"exact masked connectivity {when}"
+        for i in range(len(CONV_CASES)):
+            dep, exp = _conv_dep(ctx, i, stage)
+            if not np.array_equal(dep, exp):
+                return False, f"{when}: {_describe_conv_mismatch(dep, exp)}"
+        return True, f"{when}: exactly the connections the mask allows"
     return fn
 
 
-def _conv_module(ctx):
-    for i, (ci, co, k, t, g, H, W) in enumerate(CONV_CASES):
-        if not bool(ctx.get(f"c{i}_is_conv")):
-            return False, "MaskedConv2d must subclass nn.Conv2d"
-        _dep(ctx.get(f"c{i}_init", kinds=TENSOR), ci * H * W, CONV_POINTS, (co, H, W))
-    return True, "an nn.Conv2d with same-size output"
-
-
 def _conv_params(ctx):
-    for i, (ci, co, k, t, g, H, W) in enumerate(CONV_CASES):
-        if int(ctx.get(f"c{i}_nparams")) != co * ci * k * k + co:
-            return False, "parameters() must hold only the weight and the bias (the mask is a buffer)"
-    return True, "parameters() holds the weight and the bias"
+    for i, (cin, cout, k, t, g, h, w) in enumerate(CONV_CASES):
+        got = int(ctx.get(f"c{i}_nparams", kinds=("python_int",)))
+        if got != cout * cin * k * k + cout:
+            return False, ("parameters() holds more than the weight and the bias: register the mask as a buffer "
+                           "(register_buffer), not as an nn.Parameter")
+    return True, "parameters() holds exactly the weight and the bias"
 
 
-# ---------------------------------------------------------------- pixelcnn_receptive_field, blind_spot
+# ---------------------------------------------------------------- pixelcnn_receptive_field and blind_spot
+# case columns: num_layers, kernel_size, height, width, row, col; group 0 = one layer, 1 = inside, 2 = edges
 
 def rf_inputs(rng):
-    cases = [(1, 3, 6, 6, 3, 3), (2, 3, 5, 5, 2, 2), (3, 3, 8, 8, 5, 4), (4, 3, 9, 9, 8, 4)]
-    for _ in range(8):
-        L, k = int(rng.integers(1, 7)), int(rng.choice([3, 5]))
-        H, W = int(rng.integers(4, 11)), int(rng.integers(4, 11))
-        cases.append((L, k, H, W, int(rng.integers(0, H)), int(rng.integers(0, W))))
-    cases += [(5, 3, 8, 8, 0, 7), (5, 3, 8, 8, 7, 0), (3, 3, 6, 6, 0, 0), (6, 3, 7, 5, 6, 4)]
-    return {"cases": np.array(cases, dtype=np.int64)}
+    one = [(1, 3, 5, 5, 2, 2), (1, 5, 6, 6, 0, 3), (1, 1, 3, 3, 1, 1), (1, 3, 4, 6, 3, 5), (1, 7, 8, 8, 4, 1)]
+    inside = [(2, 3, 6, 6, 3, 3), (3, 3, 8, 8, 5, 4), (4, 3, 9, 9, 6, 5), (5, 3, 10, 10, 7, 5),
+              (3, 5, 9, 9, 6, 4), (2, 7, 9, 9, 5, 4), (6, 3, 10, 12, 8, 6), (8, 3, 12, 12, 9, 6),
+              (3, 1, 4, 4, 2, 2), (2, 3, 9, 9, 7, 4)]
+    for _ in range(6):
+        L, k = int(rng.integers(2, 7)), int(rng.choice([3, 5]))
+        h, w = int(rng.integers(6, 12)), int(rng.integers(6, 12))
+        inside.append((L, k, h, w, int(rng.integers(2, h - 1)), int(rng.integers(2, w - 2))))
+    edges = []
+    for L, k, h, w in [(3, 3, 6, 7), (5, 3, 8, 8), (2, 5, 5, 9), (7, 3, 6, 12), (4, 5, 7, 10)]:
+        for row, col in [(0, 0), (0, w - 1), (h - 1, 0), (h - 1, w - 1), (1, w - 1), (h - 1, 1), (2, w - 2), (0, w // 2)]:
+            edges.append((L, k, h, w, row, col))
+    cases = one + inside + edges
+    group = [0] * len(one) + [1] * len(inside) + [2] * len(edges)
+    order = rng.permutation(len(cases))
+    return {"cases": np.array(cases, dtype=np.int64)[order], "group": np.array(group, dtype=np.int64)[order]}
 
 
-def rf_probe(fn, inputs, record):
-    for i, (L, k, H, W, r, c) in enumerate(inputs["cases"].tolist()):
-        record(f"case{i}", lambda L=L, k=k, H=H, W=W, r=r, c=c: fn(L, k, H, W, r, c))
+def rf_probe(pixelcnn_receptive_field, inputs, record):
+    for i, (L, k, h, w, row, col) in enumerate(inputs["cases"].tolist()):
+        record(f"case{i}", lambda L=L, k=k, h=h, w=w, row=row, col=col: pixelcnn_receptive_field(L, k, h, w, row, col))
 
 
-def _bool_maps(indices, what):
-    def check(ctx):
-        n = len(ctx.inputs["cases"])
-        for i in (range(n) if indices is None else indices):
-            ref = ctx.ref(f"case{i}")
-            got = ctx.get(f"case{i}", kinds=ARRAY, shape=ref.shape)
-            if got.dtype.kind != "b":
-                return False, "return a boolean numpy array (height, width)"
-            if not np.array_equal(got, ref):
-                L, k, H, W, r, c = ctx.inputs["cases"][i].tolist()
-                if i < 4:
-                    return False, f"{what}: wrong for {L} layer(s) of {k}x{k}, {H}x{W} canvas, output ({r}, {c})"
-                return False, f"{what}: wrong for some depths, kernel sizes, canvases or pixels (edges included)"
-        return True, f"{what}: correct"
-    return check
+def blind_probe(blind_spot, inputs, record):
+    for i, (L, k, h, w, row, col) in enumerate(inputs["cases"].tolist()):
+        record(f"case{i}", lambda L=L, k=k, h=h, w=w, row=row, col=col: blind_spot(L, k, h, w, row, col))
+
+
+def _map_format(ctx):
+    for i, (L, k, h, w, row, col) in enumerate(ctx.inputs["cases"]):
+        ctx.get(f"case{i}", kinds=("ndarray",), dtype="bool", shape=(int(h), int(w)))
+    return True, "boolean numpy arrays of shape (height, width)"
+
+
+def _map_values(groups, hint):
+    def fn(ctx):
+        cases = [i for i, g in enumerate(ctx.inputs["group"]) if int(g) in groups]
+        wrong = 0
+        for i in cases:
+            L, k, h, w, row, col = (int(v) for v in ctx.inputs["cases"][i])
+            wrong += not np.array_equal(_as_bool_map(ctx, f"case{i}", (h, w)), ctx.ref(f"case{i}").astype(bool))
+        if wrong:
+            return False, f"wrong for {wrong} of {len(cases)} (layers, kernel, canvas, pixel) cases: {hint}"
+        return True, f"correct for all {len(cases)} cases"
+    return fn
+
+
+def _blind_only_earlier(ctx):
+    for i, (L, k, h, w, row, col) in enumerate(ctx.inputs["cases"]):
+        h, w, row, col = int(h), int(w), int(row), int(col)
+        got = _as_bool_map(ctx, f"case{i}", (h, w))
+        before = (np.arange(h * w) < row * w + col).reshape(h, w)
+        if got[row, col]:
+            return False, "the output pixel itself is marked: a pixel is not before itself, so it is never in its own blind spot"
+        if (got & ~before).any():
+            return False, "pixels after the output pixel in raster order are marked: the blind spot holds only earlier pixels"
+    return True, "only pixels before the output pixel are marked"
+
+
+RF_HINT = ("the first layer is type A (no centre), the others type B (centre included); each layer reaches "
+           "kernel_size // 2 rows up, to both sides in the rows above, only to the left in its own row")
+EDGE_HINT = "near the canvas edges, clip to the canvas at every layer (no wrapping around)"
+BLIND_HINT = "the blind spot is every pixel before (row, col) in raster order that the stack does not see"
 
 
 # ---------------------------------------------------------------- GatedPixelCNN
+# case columns: in_channels, hidden_channels, out_channels, num_layers, kernel_size, H, W
 
-GATED_CASES = [(1, 2, 2, 5, 6), (3, 1, 3, 4, 4), (1, 1, 10, 5, 5), (2, 1, 11, 4, 7)]  # cin, cout, layers, H, W
-GATED_POINTS = 4
+GATED_CASES = [(1, 8, 2, 2, 3, 5, 6), (3, 6, 4, 3, 3, 4, 4), (1, 8, 1, 10, 3, 5, 5), (2, 6, 3, 9, 5, 4, 5)]
+GATED_POINTS = 3
+GATED_TRAINED = (0, 1)
 
 
 def gated_inputs(rng):
-    out = {}
-    for i, (ci, co, L, H, W) in enumerate(GATED_CASES):
-        out[f"c{i}_x"] = rng.normal(size=(GATED_POINTS, ci, H, W)).astype(np.float32)
-    out["train"] = rng.normal(size=(4, 1, 5, 5)).astype(np.float32)
-    out["cases"] = np.array(GATED_CASES, dtype=np.int64)
+    out = {"cases": np.array(GATED_CASES, dtype=np.int64)}
+    for i, (cin, hid, cout, L, k, h, w) in enumerate(GATED_CASES):
+        out[f"c{i}_x"] = rng.normal(size=(GATED_POINTS, cin, h, w)).astype(np.float32)
+        out[f"c{i}_delta"] = (rng.random((cin, h, w)) + 0.5).astype(np.float32)
+        out[f"c{i}_train"] = rng.normal(size=(4, cin, h, w)).astype(np.float32)
     return out
 
 
 def gated_probe(GatedPixelCNN, inputs, record):
-    def grad_map(model, x):
-        # |d output / d input| summed over the points: (C_out * H * W, C_in * H * W); exact zeros = no path
-        x = x.clone().requires_grad_(True)
-        out = model(x)
-        flat = out.reshape(out.shape[0], -1)
-        rows = []
-        for j in range(flat.shape[1]):
-            (g,) = torch.autograd.grad(flat[:, j].sum(), x, retain_graph=True, allow_unused=True)
-            rows.append(torch.zeros(x[0].numel()) if g is None else g.abs().sum(0).reshape(-1))
-        return torch.stack(rows)
-
-    for i, (ci, co, L, H, W) in enumerate(inputs["cases"].tolist()):
-        x = torch.from_numpy(inputs[f"c{i}_x"])
-        torch.manual_seed(30 + i)
-        net = GatedPixelCNN(ci, 8, co, L)
-        record(f"c{i}", lambda: grad_map(net, x))
-    torch.manual_seed(40)
-    net = GatedPixelCNN(1, 6, 1, 3)
-
-    def train():
-        opt = torch.optim.Adam(net.parameters(), lr=0.3)
-        for _ in range(3):
-            loss = net(torch.from_numpy(inputs["train"])).pow(2).mean()
-            opt.zero_grad()
-            loss.backward()
-            for p in net.parameters():
-                p.grad = (torch.zeros_like(p) if p.grad is None else p.grad) + 1.0
-            opt.step()
-        return grad_map(net, torch.from_numpy(inputs["c0_x"][:, :, :5, :5].copy()))
-    record("trained", train)
+    def measured(module, x, delta):
+        # outputs at the base points, then at the points with one input element moved. In float64,
+        # in one batch, where the module allows it (weak paths through deep stacks still show);
+        # otherwise in float32, one call per moved element, each a batch of the same shape.
+        flat = delta.reshape(-1)
+        with torch.no_grad():
+            try:
+                n = x.shape[0]
+                moved = x.double().reshape(1, n, -1).repeat(flat.numel() + 1, 1, 1)
+                idx = torch.arange(flat.numel())
+                moved[idx + 1, :, idx] += flat.double()[:, None]
+                out = module.double()(moved.reshape((-1,) + tuple(x.shape[1:])))
+                if out.dtype != torch.float64:
+                    raise TypeError("not float64")
+                return out
+            except Exception:
+                module.float()
+                outs = [module(x)]
+                for m in range(flat.numel()):
+                    xm = x.clone().reshape(x.shape[0], -1)
+                    xm[:, m] += flat[m]
+                    outs.append(module(xm.reshape(x.shape)))
+                return torch.cat(outs)
+            finally:
+                module.float()
 
 
-def _pixel_dep(ctx, key, ci, co, H, W):
-    g = ctx.get(key, kinds=TENSOR)
-    if g.shape != (co * H * W, ci * H * W):
-        raise Fail(f"forward must map (B, {ci}, {H}, {W}) to (B, {co}, {H}, {W})")
-    if not np.isfinite(g).all():
-        raise Fail("forward returned NaN or inf (or its gradients did)")
-    return (g != 0).reshape(co, H * W, ci, H * W).any(axis=(0, 2))
+    for i, (cin, hid, cout, L, k, h, w) in enumerate(inputs["cases"].tolist()):
+        x, delta = torch.from_numpy(inputs[f"c{i}_x"]), torch.from_numpy(inputs[f"c{i}_delta"])
+        torch.manual_seed(500 + i)
+        net = GatedPixelCNN(cin, hid, cout, L, kernel_size=k)
+        record(f"c{i}_init", lambda: measured(net, x, delta))
+        if i in (0, 1):
+            def train():
+                opt = torch.optim.Adam(net.parameters(), lr=0.3)
+                data = torch.from_numpy(inputs[f"c{i}_train"])
+                for _ in range(3):
+                    loss = net(data).pow(2).mean()
+                    opt.zero_grad()
+                    loss.backward()
+                    for p in net.parameters():
+                        p.grad = (torch.zeros_like(p) if p.grad is None else p.grad) + 1.0
+                    opt.step()
+                return measured(net, x, delta)
+            record(f"c{i}_trained", train)
 
 
-def _gated_causal(ctx):
-    for i, (ci, co, L, H, W) in enumerate(GATED_CASES):
-        res = check_autoregressive(_pixel_dep(ctx, f"c{i}", ci, co, H, W), max_report=2)
-        if not res.passed:
-            return False, (f"{ci} input channel(s), {L} layer(s), {H}x{W}: {res.message}. Is the vertical stack "
-                           "shifted down before it feeds the horizontal stack, and (i, j) excluded in the first layer?")
-    return True, "the output at (i, j) sees nothing at or after (i, j)"
+def _gated_dep(ctx, i, stage):
+    """Pixel-level map (H*W outputs x H*W inputs): any output channel, any input channel."""
+    cin, hid, cout, L, k, h, w = GATED_CASES[i]
+    n_moves = cin * h * w
+    out = ctx.get(f"c{i}_{stage}", kinds=TENSOR)
+    if out.shape != ((n_moves + 1) * GATED_POINTS, cout, h, w):
+        raise Fail(f"an input of shape (B, {cin}, H, W) gave an output of shape (B,) + {out.shape[1:]}; "
+                   "expected (B, out_channels, H, W)")
+    if not np.isfinite(out).all():
+        raise Fail("the output has NaN or inf")
+    return _moved(out, GATED_POINTS, n_moves).reshape(cout, h * w, cin, h * w).any(axis=(0, 2))
+
+
+def _gated_shape(ctx):
+    for i in range(len(GATED_CASES)):
+        _gated_dep(ctx, i, "init")
+    return True, "(B, in_channels, H, W) maps to (B, out_channels, H, W)"
+
+
+def _gated_causal(stage, when):
+    def fn(ctx):
+        for i in (range(len(GATED_CASES)) if stage == "init" else GATED_TRAINED):
+            res = check_autoregressive(_gated_dep(ctx, i, stage), max_report=0)
+            if not res.passed:
+                return False, (f"{when}: {len(res.violations)} (output pixel, input pixel) pair(s) where an output "
+                               "depends on its own pixel or a later one. Is the vertical stack shifted down one "
+                               "row before it feeds the horizontal stack? Is (i, j) excluded in the first layer?")
+        return True, f"{when}: every output depends only on earlier pixels"
+    return fn
 
 
 def _gated_no_blind_spot(ctx):
-    for i, (ci, co, L, H, W) in enumerate(GATED_CASES):
-        if L < H + W:
+    for i, (cin, hid, cout, L, k, h, w) in enumerate(GATED_CASES):
+        if L < h + w:
             continue
-        dep = _pixel_dep(ctx, f"c{i}", ci, co, H, W)
+        dep = _gated_dep(ctx, i, "init")
         missing = np.tril(np.ones_like(dep), -1) & ~dep
         if missing.any():
-            return False, (f"with num_layers >= H + W some outputs miss earlier pixels ({int(missing.sum())} output-input "
-                           "pairs): a blind spot remains")
-    return True, "no blind spot once the network is deep enough"
+            return False, (f"with num_layers >= H + W, {int(missing.any(axis=1).sum())} output pixel(s) miss earlier "
+                           "pixels (a blind spot). Does the horizontal stack receive the shifted vertical features, "
+                           "and does the vertical kernel span columns j - r .. j + r?")
+    return True, "no blind spot: with num_layers >= H + W every output sees every earlier pixel"
 
 
-def _gated_trained(ctx):
-    res = check_autoregressive(_pixel_dep(ctx, "trained", 1, 1, 5, 5), max_report=2)
-    return res.passed, ("after optimiser steps: " + res.message) if not res.passed else "still causal after training steps"
+def _gated_neighbours(ctx):
+    for i in (0, 1):
+        cin, hid, cout, L, k, h, w = GATED_CASES[i]
+        dep = _gated_dep(ctx, i, "init")
+        if not all(dep[r * w + c, r * w + c - 1] for r in range(h) for c in range(1, w)):
+            return False, "an output does not see its left neighbour (the horizontal stack)"
+        if not all(dep[r * w + c, (r - 1) * w + c + 1] for r in range(1, h) for c in range(w - 1)):
+            return False, ("an output does not see the pixel up and to the right (the vertical stack, "
+                           "linked into the horizontal one)")
+    return True, "every output sees its left neighbour and the pixel up and to the right"
 
 
 # ---------------------------------------------------------------- discretized_logistic_mixture_log_prob
 
+MIX_CASES = [(2, 1), (17, 5), (256, 3), (4, 2), (256, 1)]
+MIX_N = 40
+GRID_MEANS = (-1.5, -0.7, 0.0, 0.999, 1.5)
+GRID_LOG_SCALES = (-7.0, -4.0, -1.0, 0.5, 3.0)
+NORM_SMALL = [(2, 2), (17, 3)]
+
+
 def mix_inputs(rng):
     out = {}
-    for i, (V, K) in enumerate([(2, 1), (17, 5), (256, 3), (4, 2)]):
-        n = 40
-        out[f"v{i}_x"] = rng.integers(0, V, size=n).astype(np.int64)
-        out[f"v{i}_lw"] = (rng.normal(size=(n, K)) * 2).astype(np.float32)
-        out[f"v{i}_mu"] = (rng.random((n, K)) * 2.4 - 1.2).astype(np.float32)
-        out[f"v{i}_ls"] = (rng.random((n, K)) * 3 - 3.5).astype(np.float32)
-        out[f"v{i}_V"] = np.array(V)
-    grid = [(m, s) for m in (-1.5, -0.7, 0.0, 1.0, 1.5) for s in (-7.0, -3.0, 0.0, 3.0)]
-    out["norm_mu"] = np.array([[m, rng.uniform(-1.5, 1.5)] for m, _ in grid], dtype=np.float32)
-    out["norm_ls"] = np.array([[s, rng.uniform(-7, 3)] for _, s in grid], dtype=np.float32)
-    out["norm_lw"] = rng.normal(size=(len(grid), 2)).astype(np.float32)
-    out["ext_mu"] = (rng.random((256, 4)) * 3 - 1.5).astype(np.float32)
-    out["ext_ls"] = (rng.random((256, 4)) * 10 - 7).astype(np.float32)
-    out["ext_lw"] = rng.normal(size=(256, 4)).astype(np.float32)
+    for i, (v, k) in enumerate(MIX_CASES):
+        out[f"c{i}_x"] = rng.integers(0, v, size=MIX_N).astype(np.int64)
+        out[f"c{i}_lw"] = rng.normal(size=(MIX_N, k)) * 2
+        out[f"c{i}_mu"] = rng.uniform(-1.2, 1.2, size=(MIX_N, k))
+        out[f"c{i}_ls"] = rng.uniform(-3.5, -0.5, size=(MIX_N, k))
+    # one parameter row per (mean, log_scale) of the grid (float32, as a network gives them), with a
+    # second component elsewhere; every one of the 256 values for each row
+    rows = [(m, s) for m in GRID_MEANS for s in GRID_LOG_SCALES]
+    out["grid_lw"] = np.stack([rng.normal(size=len(rows)), rng.normal(size=len(rows)) - 1], 1).astype(np.float32)
+    out["grid_mu"] = np.stack([[m for m, _ in rows], rng.uniform(-1.5, 1.5, len(rows))], 1).astype(np.float32)
+    out["grid_ls"] = np.stack([[s for _, s in rows], rng.uniform(-7, 3, len(rows))], 1).astype(np.float32)
+    for j, (v, k) in enumerate(NORM_SMALL):
+        out[f"small{j}_lw"] = rng.normal(size=(3, k))
+        out[f"small{j}_mu"] = rng.uniform(-1.5, 1.5, size=(3, k))
+        out[f"small{j}_ls"] = rng.uniform(-7, 3, size=(3, k))
     return out
 
 
-def mix_probe(fn, inputs, record):
-    for i in range(4):
-        args = [torch.from_numpy(inputs[f"v{i}_{k}"]) for k in ("x", "lw", "mu", "ls")]
-        record(f"values{i}", lambda args=args, V=int(inputs[f"v{i}_V"]): fn(*args, num_values=V))
-    xs = torch.arange(256)
-    for j in range(len(inputs["norm_mu"])):
-        p = [torch.from_numpy(inputs[f"norm_{k}"][j:j + 1].copy()).expand(256, -1) for k in ("lw", "mu", "ls")]
-        record(f"norm{j}", lambda p=p: fn(xs, *p, num_values=256))
+def mix_probe(discretized_logistic_mixture_log_prob, inputs, record):
+    f = discretized_logistic_mixture_log_prob
+    for i, v in enumerate([2, 17, 256, 4, 256]):
+        args = [torch.from_numpy(inputs[f"c{i}_{n}"]) for n in ("x", "lw", "mu", "ls")]
+        record(f"case{i}", lambda args=args, v=v: f(*args, num_values=v))
+    record("default_v", lambda: f(*[torch.from_numpy(inputs[f"c2_{n}"]) for n in ("x", "lw", "mu", "ls")]))
+
+    def over_all_values(lw, mu, ls, v):
+        # every value 0..v-1 for every parameter row: rows repeated, values tiled
+        x = torch.arange(v).repeat(lw.shape[0])
+        return f(x, lw.repeat_interleave(v, 0), mu.repeat_interleave(v, 0), ls.repeat_interleave(v, 0), num_values=v)
+
+    grid = [torch.from_numpy(inputs[f"grid_{n}"]) for n in ("lw", "mu", "ls")]
+    record("grid", lambda: over_all_values(*grid, 256))
+    for j, v in enumerate([2, 17]):
+        small = [torch.from_numpy(inputs[f"small{j}_{n}"]) for n in ("lw", "mu", "ls")]
+        record(f"small{j}", lambda small=small, v=v: over_all_values(*small, v))
 
     def grads():
-        lw, mu, ls = (torch.from_numpy(inputs[f"ext_{k}"]).clone().requires_grad_(True) for k in ("lw", "mu", "ls"))
-        out = fn(xs, lw, mu, ls, num_values=256)
-        out.sum().backward()
-        return torch.stack([out.detach(), lw.grad.sum(1), mu.grad.sum(1), ls.grad.sum(1)])
-    record("extreme", grads)
+        p = [t.clone().requires_grad_(True) for t in grid]
+        over_all_values(*p, 256).sum().backward()
+        return [t.grad for t in p]
+    record("grads", grads)
+
+
+def _mix_format(ctx):
+    for i in range(len(MIX_CASES)):
+        ctx.get(f"case{i}", kinds=TENSOR, dtype=FLOATS, shape=(MIX_N,))
+    return True, "a float tensor of shape (N,)"
 
 
 def _mix_values(ctx):
-    for i in range(4):
-        ref = ctx.ref(f"values{i}")
-        got = ctx.get(f"values{i}", kinds=TENSOR, shape=ref.shape)
-        if not np.allclose(got.astype(np.float64), ref.astype(np.float64), rtol=1e-4, atol=1e-3):
-            return False, (f"wrong log-probabilities with num_values = {int(ctx.inputs[f'v{i}_V'])}: check the centre "
-                           "2x/(V-1) - 1, the half-width 1/(V-1), the edge bins and the softmax of the weights")
-    return True, "log-probabilities correct for moderate parameters"
+    wrong = []
+    for i, (v, k) in enumerate(MIX_CASES):
+        got = ctx.get(f"case{i}", kinds=TENSOR, shape=(MIX_N,)).astype(np.float64)
+        if not np.allclose(got, ctx.ref(f"case{i}"), rtol=1e-4, atol=1e-4):
+            wrong.append(f"{v} values, {k} component(s)")
+    got = ctx.get("default_v", kinds=TENSOR, shape=(MIX_N,)).astype(np.float64)
+    if not np.allclose(got, ctx.ref("default_v"), rtol=1e-4, atol=1e-4):
+        wrong.append("the default num_values")
+    if wrong:
+        return False, (f"wrong log-probabilities ({'; '.join(wrong)}). Check the centre 2x/(V-1) - 1, the half-width "
+                       "1/(V-1), the edge bins (x = 0 from -inf, x = V-1 to +inf) and the softmax of the weights")
+    return True, f"log-probabilities correct for {len(MIX_CASES)} (num_values, components) cases"
+
+
+def _grid(ctx):
+    got = ctx.get("grid", kinds=TENSOR, shape=(len(GRID_MEANS) * len(GRID_LOG_SCALES) * 256,))
+    return got.astype(np.float64).reshape(-1, 256)
 
 
 def _mix_normalized(ctx):
-    for j in range(len(ctx.inputs["norm_mu"])):
-        got = ctx.get(f"norm{j}", kinds=TENSOR, shape=(256,))
-        if not np.isfinite(got).all():
-            return False, "some values get -inf or NaN for narrow components: compute the log of the CDF difference stably"
-        res = check_normalization(lambda v, got=got: torch.from_numpy(got.astype(np.float64)), torch.zeros(256, 1),
-                                  atol=1e-4)
-        if not res.passed:
-            return False, f"for means in [-1.5, 1.5] and log-scales in [-7, 3]: {res.message} (edge bins?)"
-    return True, "sums to 1 over all 256 values for extreme parameters"
+    blocks = [(_grid(ctx), 256)]
+    for j, (v, k) in enumerate(NORM_SMALL):
+        blocks.append((ctx.get(f"small{j}", kinds=TENSOR, shape=(3 * v,)).astype(np.float64).reshape(3, v), v))
+    for block, v in blocks:
+        for lp in block:
+            res = check_normalization(lambda _, lp=lp: torch.from_numpy(lp), torch.zeros(v, 1), atol=1e-4)
+            if not res.passed:
+                return False, (f"the probabilities of all {v} values do not sum to 1 for some parameters: the first "
+                               "bin must integrate from -inf and the last to +inf, the bins have half-width 1/(V-1)")
+    return True, "the probabilities of all values sum to 1 (means in [-1.5, 1.5], log-scales in [-7, 3])"
 
 
-def _mix_gradients(ctx):
-    got = ctx.get("extreme", kinds=TENSOR, shape=(4, 256))
-    if not np.isfinite(got[0]).all():
-        return False, "non-finite log-probabilities for extreme parameters"
-    if not np.isfinite(got[1:]).all():
-        return False, "NaN or inf gradients for extreme parameters (torch.where does not stop NaN gradients of the unused branch)"
-    return True, "finite values and gradients for extreme parameters"
+def _mix_finite(ctx):
+    grid = _grid(ctx)
+    if not np.isfinite(grid).all():
+        return False, (f"{int((~np.isfinite(grid)).sum())} log-probabilities are -inf or NaN at extreme parameters: "
+                       "log(sigmoid(a) - sigmoid(b)) underflows for narrow components far from the bin; work in log space")
+    return True, "finite for every value at extreme parameters"
+
+
+def _mix_tails(ctx):
+    grid = _grid(ctx)
+    ref = ctx.ref("grid").astype(np.float64).reshape(-1, 256)
+    tail = ref < -11.5   # probability below 1e-5
+    if not np.isfinite(grid).all():
+        return False, "not finite at extreme parameters"
+    if not np.allclose(grid[~tail], ref[~tail], rtol=1e-3, atol=2e-3):
+        return False, "inaccurate log-probabilities at extreme parameters for likely values"
+    if not (np.abs(grid[tail] - ref[tail]) <= 0.1 * np.abs(ref[tail])).all():
+        return False, ("values far in the tails do not get their (very negative) log-probabilities: do not clamp "
+                       "probabilities to a small epsilon; compute log(sigmoid(a) - sigmoid(b)) in log space")
+    return True, "accurate in the tails: very unlikely values get very negative, finite log-probabilities"
+
+
+def _mix_grads(ctx):
+    items = ctx.items("grads")
+    if len(items) != 3:
+        raise Fail("no gradients could be computed")
+    for key in items:
+        if not np.isfinite(ctx.get(key, kinds=TENSOR)).all():
+            return False, ("NaN or inf gradients at extreme parameters: torch.where differentiates both branches, so "
+                           "keep the argument of every log finite in both")
+    return True, "finite gradients at extreme parameters"
 
 
 # ---------------------------------------------------------------- the tasks
 
 TASKS = [
     Task("causal_mask", mask_inputs, mask_probe, [
-        Check("shapes", 1, _mask_shapes),
-        Check("types A and B, one colour group", 2, _mask_cases(SINGLE, "one colour group")),
-        Check("colour groups at the centre", 2, _mask_cases(COLOUR, "colour groups")),
-        Check("bad arguments raise ValueError", 1, _mask_raises),
+        Check("float tensor (out, in, k, k) of 0/1", 1, _mask_format),
+        Check("one channel, types A and B", 2, _mask_values(
+            "single", "1 in the rows above the centre and left of the centre; the centre is 0 for A and 1 for B")),
+        Check("several channels, no colour groups", 1, _mask_values(
+            "multi", "every (output, input) channel pair gets the same k x k picture")),
+        Check("colour groups at the centre", 2, _mask_values(
+            "colour", "channel c is in group c // (C / G) (contiguous blocks); at the centre output group g sees "
+                      "input group g' iff g' < g (A) or g' <= g (B); elsewhere the mask ignores the groups")),
+        Check("invalid arguments raise ValueError", 1, _mask_rejects),
     ]),
     Task("MaskedConv2d", conv_inputs, conv_probe, [
-        Check("nn.Conv2d, same-size output", 1, _conv_module),
-        Check("masked connectivity", 2, _conv_stage("init", "at initialization")),
-        Check("mask holds after Adam steps", 2, _conv_stage("trained", "after Adam steps")),
-        Check("mask holds after load_state_dict", 1, _conv_stage("reloaded", "after load_state_dict with dense weights")),
-        Check("parameters are weight and bias", 1, _conv_params),
+        Check("nn.Conv2d subclass, same-size output", 1, _conv_format),
+        Check("type A is autoregressive", 1, _conv_causal),
+        Check("exactly the masked connections", 2, _conv_stage("init", "at initialization")),
+        Check("mask holds after optimiser steps", 2, _conv_stage(
+            "trained", "after Adam steps that moved every weight (apply the mask in forward)")),
+        Check("mask holds after load_state_dict", 1, _conv_stage(
+            "reloaded", "after load_state_dict with dense weights (apply the mask in forward)")),
+        Check("the mask is not a parameter", 1, _conv_params),
     ]),
     Task("pixelcnn_receptive_field", rf_inputs, rf_probe, [
-        Check("small stacks", 2, _bool_maps([0, 1, 2, 3], "receptive field")),
-        Check("other depths, kernels, canvases and edges", 2, _bool_maps(None, "receptive field")),
+        Check("boolean array (height, width)", 1, _map_format),
+        Check("one layer (type A)", 1, _map_values({0}, RF_HINT)),
+        Check("stacks of layers", 2, _map_values({1}, RF_HINT)),
+        Check("pixels at the canvas edges", 1, _map_values({2}, EDGE_HINT)),
     ]),
-    Task("blind_spot", rf_inputs, rf_probe, [
-        Check("small stacks", 2, _bool_maps([0, 1, 2, 3], "blind spot")),
-        Check("other depths, kernels, canvases and edges", 2, _bool_maps(None, "blind spot")),
+    Task("blind_spot", rf_inputs, blind_probe, [
+        Check("boolean array (height, width)", 1, _map_format),
+        Check("only earlier pixels", 1, _blind_only_earlier),
+        Check("one layer and stacks of layers", 2, _map_values({0, 1}, BLIND_HINT)),
+        Check("pixels at the canvas edges", 1, _map_values({2}, BLIND_HINT + "; " + EDGE_HINT)),
     ]),
     Task("GatedPixelCNN", gated_inputs, gated_probe, [
-        Check("autoregressive", 3, _gated_causal),
-        Check("no blind spot", 2, _gated_no_blind_spot),
-        Check("autoregressive after training steps", 1, _gated_trained),
+        Check("output shape (B, out_channels, H, W)", 1, _gated_shape),
+        Check("autoregressive", 2, _gated_causal("init", "at initialization")),
+        Check("no blind spot when deep enough", 2, _gated_no_blind_spot),
+        Check("sees its neighbours", 1, _gated_neighbours),
+        Check("autoregressive after optimiser steps", 1, _gated_causal("trained", "after Adam steps")),
     ]),
     Task("discretized_logistic_mixture_log_prob", mix_inputs, mix_probe, [
-        Check("values", 2, _mix_values),
-        Check("normalized and finite for extreme parameters", 2, _mix_normalized),
-        Check("finite gradients", 1, _mix_gradients),
+        Check("float tensor of shape (N,)", 1, _mix_format),
+        Check("values for moderate parameters", 2, _mix_values),
+        Check("sums to 1 over all values", 2, _mix_normalized),
+        Check("finite at extreme parameters", 1, _mix_finite),
+        Check("accurate in the tails", 1, _mix_tails),
+        Check("finite gradients", 1, _mix_grads),
     ]),
 ]
