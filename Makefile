@@ -37,6 +37,7 @@ html: setup  ## execute the lectures and render them with figures into _build/ht
 
 bench: setup  ## timing and quality benchmarks (not part of make test)
 	$(PY) bench/course_timing.py
+	$(PY) bench/wavenet_generation.py
 
 clean:
 	rm -rf $(VENV) _build dist .pytest_cache
