@@ -59,6 +59,8 @@ def run_check_command(name: str, course: Course, unsafe: bool = False, workers: 
         for task, variants in sorted(mutants.items()):
             for mname, source in sorted(variants.items()):
                 sid = f"mutant-{task}-{mname}".replace("_", "-")
+                if len(sid) > 60:   # student ids are at most 64 characters (collect.SAFE_ID)
+                    sid = f"{sid[:55]}-{len(expectations):03d}"
                 put(sid, _with_cell(assignment.source_nb, task, source))
                 expectations[sid] = ("mutant", task, mname)
         subs = collect.from_folder(root, name, assignment.notebook_name, lambda m: None)
@@ -95,6 +97,11 @@ def run_check_command(name: str, course: Course, unsafe: bool = False, workers: 
                         else f"NOT caught: {t.score:g}/{t.max_score:g}")
             lines.append((f"mutant {mname}", task, ok, what))
         if not lines[-1][2]:
+            failures.append(lines[-1])
+    graded = {r.student_id for r in results}
+    for sid, (kind, task, mname) in expectations.items():
+        if sid not in graded:   # never let a submission of the self-test go missing silently
+            lines.append((f"{kind} {mname or ''}".strip(), task or "all", False, "NOT graded (skipped when collected)"))
             failures.append(lines[-1])
     if not blank_path.exists():
         lines.append(("blank student version", "all", False, f"missing {blank_path} (run release)"))
