@@ -50,6 +50,25 @@ def _encode_format(ctx):
     return True, "int64 codes of the input's shape, in 0..mu"
 
 
+def _encode_ends(ctx):
+    for mu in ENCODE_MUS:
+        got = ctx.get(f"mu{mu}", kinds=TENSOR, shape=(3, 40))
+        if int(got[0, 0]) != 0 or int(got[0, 2]) != mu:
+            return False, "x = -1 must give code 0 and x = 1 code mu"
+        if int(got[0, 1]) != int(np.floor(mu / 2 + 0.5)):
+            return False, "x = 0 must give code floor(mu / 2 + 0.5)"
+    return True, "-1, 0 and 1 give 0, floor(mu / 2 + 0.5) and mu"
+
+
+def _encode_other_mu(ctx):
+    for mu in ENCODE_MUS[1:]:
+        ref = ctx.ref(f"mu{mu}")
+        got = ctx.get(f"mu{mu}", kinds=TENSOR, shape=ref.shape)
+        if not np.array_equal(got, ref):
+            return False, f"the codes are wrong at {int((got != ref).sum())} of {ref.size} entries for some mu other than 255"
+    return True, "the codes are correct for other values of mu"
+
+
 def _encode_halves(ctx):
     for mu in (5, 9):
         got = ctx.get(f"mu{mu}", kinds=TENSOR, shape=(3, 40))
@@ -71,12 +90,26 @@ def decode_probe(mu_law_decode, inputs, record):
     record("mu255", lambda: mu_law_decode(torch.from_numpy(inputs["q255"])))
     for mu in (15, 1023):
         record(f"mu{mu}", lambda mu=mu: mu_law_decode(torch.from_numpy(inputs[f"q{mu}"]), mu=mu))
+    record("grid", lambda: mu_law_decode(torch.from_numpy(inputs["q255"]).reshape(4, 64)))
+
+
+def _decode_round_trip(ctx):
+    for mu in DECODE_MUS:
+        q = ctx.inputs[f"q{mu}"]
+        x = ctx.get(f"mu{mu}", kinds=TENSOR, shape=q.shape).astype(np.float64)
+        f = np.sign(x) * np.log1p(mu * np.abs(np.clip(x, -1, 1))) / np.log1p(mu)
+        back = np.floor((f + 1) / 2 * mu + 0.5)
+        if not np.array_equal(back, q):
+            return False, (f"encoding the decoded values does not give the codes back (for {int((back != q).sum())} "
+                           "codes): decoding must invert the companding, x = sign(f) ((1 + mu)^|f| - 1) / mu")
+    return True, "encoding the decoded values gives every code back"
 
 
 def _decode_float(ctx):
     got = ctx.get("mu255", kinds=TENSOR, shape=(256,))
     if got.dtype.kind != "f":
         return False, "return a floating-point tensor"
+    ctx.get("grid", kinds=TENSOR, shape=(4, 64))
     return True, "a float tensor of the input's shape"
 
 
@@ -252,31 +285,42 @@ def wavenet_probe(WaveNet, inputs, record):
         record(f"sampler_{name}", lambda cached=cached: model.generate(
             3, batch_size=20000, generator=torch.Generator().manual_seed(seeds[4]), cached=cached))
 
-    # 4. the cache does not rerun the network: count forward calls and convolution lengths
-    torch.manual_seed(30)
-    model = WaveNet(4, 4, 4, [1, 2, 4, 8, 16, 32]).eval()
-    calls, longest = [0], [0]
-    original = model.forward
+    # 4. randomness from the generator only (the global seed changed in between)
+    model = sharpen(WaveNet(4, 5, 5, [1, 2], kernel_size=2), seeds[5])
+    for key, global_seed, seed in (("gen_a", 1, seeds[5]), ("gen_b", 2, seeds[5]), ("gen_c", 1, seeds[5] + 1)):
+        torch.manual_seed(global_seed)
+        record(key, lambda seed=seed: model.generate(40, batch_size=3, generator=torch.Generator().manual_seed(seed)))
 
-    def counting(*args, **kwargs):
-        calls[0] += 1
-        return original(*args, **kwargs)
+    # 5. the work per cached sample: multiply-adds of matrix products and convolutions, counted
+    # below the Python level, for equally deep models with receptive fields 22 and 4, and for 24
+    # and 48 samples
+    from torch.utils._python_dispatch import TorchDispatchMode
+    aten = torch.ops.aten
 
-    def hook(module, args):
-        if args and isinstance(args[0], torch.Tensor) and args[0].dim() == 3:
-            longest[0] = max(longest[0], int(args[0].shape[-1]))
+    class MultiplyAdds(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.total = 0
 
-    def cached_run():
-        model.forward = counting
-        handles = [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, torch.nn.Conv1d)]
-        try:
-            model.generate(60, 1, torch.Generator().manual_seed(seeds[5]), cached=True)
-        finally:
-            for h in handles:
-                h.remove()
-            del model.forward
-        return [calls[0], longest[0]]
-    record("cache_cost", lambda: torch.tensor(cached_run()))
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            op = func.overloadpacket
+            if op in (aten.mm, aten.bmm):
+                self.total += args[0].numel() * args[1].shape[-1]
+            elif op in (aten.addmm, aten.baddbmm):
+                self.total += args[1].numel() * args[2].shape[-1]
+            elif op in (aten.convolution, aten._convolution):
+                self.total += out.numel() * args[1][0].numel()
+            return out
+
+    def work(dilations, steps):
+        torch.manual_seed(30)
+        m = WaveNet(4, 4, 4, dilations).eval()
+        counter = MultiplyAdds()
+        with counter:
+            m.generate(steps, 1, torch.Generator().manual_seed(seeds[5]), cached=True)
+        return counter.total
+    record("work", lambda: [work([1, 4, 16], 48), work([1, 4, 16], 24), work([1, 1, 1], 48)])
 
 
 def _wavenet_dep(ctx, i):
@@ -348,13 +392,30 @@ def _wavenet_sampler(name):
     return fn
 
 
+def _wavenet_generator(ctx):
+    a, b, c = (_samples(ctx, key, (3, 40), 4) for key in ("gen_a", "gen_b", "gen_c"))
+    if not np.array_equal(a, b):
+        return False, "the same generator seed gave different samples: draw every random number from `generator`"
+    if np.array_equal(a, c):
+        return False, "different generator seeds gave the same samples: use `generator` for the random draws"
+    return True, "the samples depend on the generator only"
+
+
 def _wavenet_cache(ctx):
-    calls, longest = (int(v) for v in ctx.get("cache_cost", kinds=TENSOR, shape=(2,)))
-    if calls > 1:
-        return False, f"cached generation called forward {calls} times for 60 samples: use one queue per layer"
-    if longest > 2:
-        return False, "cached generation ran a convolution over more time steps than the kernel needs"
-    return True, "the cached path does O(layers) work per sample"
+    items = ctx.items("work")
+    if len(items) != 3:
+        raise Fail("the work of cached generation could not be measured")
+    wide48, wide24, narrow48 = (float(ctx.get(k, kinds=("python_int",))) for k in items)
+    if wide48 == 0:
+        return True, "cached generation uses no matrix products or convolutions (nothing to compare)"
+    if wide48 > 1.5 * narrow48:
+        return False, (f"cached generation with receptive field 22 does {wide48 / max(narrow48, 1):.1f} times the "
+                       "work of an equally deep model with receptive field 4: the work per sample must not grow with "
+                       "the receptive field (one queue per layer, k taps per layer and step, no rerun of forward)")
+    if wide48 > 2.5 * wide24:
+        return False, (f"48 cached samples cost {wide48 / max(wide24, 1):.1f} times the work of 24: the work per "
+                       "sample must stay constant (do not rerun the network over the history)")
+    return True, "cached generation does the same work per sample whatever the receptive field"
 
 
 # ---------------------------------------------------------------- the tasks
@@ -363,7 +424,8 @@ TASKS = [
     Task("mu_law_encode", encode_inputs, encode_probe, [
         Check("int64 codes in 0..mu", 1, _encode_format),
         Check("codes for mu = 255", 2, equal_to_reference("mu255", kinds=TENSOR, what="the codes for mu = 255")),
-        Check("codes for mu = 15", 1, equal_to_reference("mu15", kinds=TENSOR, what="the codes for mu = 15")),
+        Check("codes for other mu", 1, _encode_other_mu),
+        Check("-1, 0 and 1", 1, _encode_ends),
         Check("half-way values round up", 1, _encode_halves),
     ]),
     Task("mu_law_decode", decode_inputs, decode_probe, [
@@ -372,6 +434,7 @@ TASKS = [
                                                            what="the decoded values for mu = 255")),
         Check("values for other mu", 1, close_to_reference("mu1023", kinds=TENSOR, rtol=1e-5, atol=1e-6,
                                                            what="the decoded values for mu = 1023")),
+        Check("decoding inverts encoding", 1, _decode_round_trip),
     ]),
     Task("receptive_field_size", rf_inputs, rf_probe, [
         Check("kernel size 2", 2, _rf_values([0, 1, 2], "kernel size 2")),
@@ -389,6 +452,7 @@ TASKS = [
         Check("cached == naive", 2, _wavenet_same),
         Check("cached samples follow the model", 1, _wavenet_sampler("cached")),
         Check("naive samples follow the model", 1, _wavenet_sampler("naive")),
-        Check("the cache avoids recomputation", 1, _wavenet_cache),
+        Check("uses only the generator", 1, _wavenet_generator),
+        Check("cached work per sample independent of the receptive field", 1, _wavenet_cache),
     ], timeout=120),
 ]
