@@ -62,8 +62,9 @@ def browser_context():
 
 
 @pytest.fixture
-def page(browser_context, request):
-    """A fresh tab that records console errors and leaves a screenshot if the test fails."""
+def page(browser_context, lab, request):
+    """A fresh tab that records console errors and leaves a screenshot if the test fails; its
+    kernels are shut down afterwards."""
     tab = browser_context.new_page()
     tab.console_errors = []
     tab.on("console", lambda msg: tab.console_errors.append(msg.text) if msg.type == "error" else None)
@@ -74,6 +75,7 @@ def page(browser_context, request):
         RUN_DIR.mkdir(parents=True, exist_ok=True)
         tab.screenshot(path=str(RUN_DIR / f"FAILED-{request.node.name}.png"), full_page=True)
     tab.close()
+    lab.shutdown_kernels()
 
 
 def screenshot(page, name: str) -> Path:
@@ -87,15 +89,15 @@ def screenshot(page, name: str) -> Path:
 
 
 def open_notebook(page, lab, relpath: str) -> None:
-    page.goto(lab.url(f"lab/tree/{relpath}"))
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    page.goto(lab.url(f"lab/tree/{relpath}?reset"))  # ?reset: a fresh workspace, only this notebook open
+    page.wait_for_selector(".jp-Notebook .jp-Cell >> visible=true", timeout=120_000)
     # The kernel is ready when the toolbar's kernel status reads idle.
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
 
 
 def run_all_cells(page) -> None:
     """Run > Run All Cells, then wait until every code cell has run (or one failed)."""
-    page.locator(".jp-Notebook").first.click()
+    page.locator(".jp-Notebook:visible").first.click()
     page.keyboard.press("Escape")
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
@@ -206,3 +208,106 @@ def test_receptive_field_explorer_redraws_when_the_output_pixel_moves(page, lab)
     after_row = wait_for_new_image(widget, after_col)
     assert len({before, after_col, after_row}) == 3, "the heat map did not change when the output pixel moved"
     screenshot(page, "student-05-receptive-field-explorer")
+
+
+def test_mask_explorer_redraws_when_ordering_and_hidden_sizes_change(page, lab):
+    run_lecture(page, lab, "lectures/04_made.ipynb")
+    widget = explorer(page, "ordering")
+    before = widget_image(widget)
+    choice = choose(widget, "ordering")
+    after_order = wait_for_new_image(widget, before)
+    hidden = widget.locator(".widget-text", has=page.locator(".widget-label:text-is('hidden sizes')")).locator("input")
+    hidden.fill("10, 5")
+    hidden.press("Enter")
+    after_hidden = wait_for_new_image(widget, after_order)
+    assert len({before, after_order, after_hidden}) == 3, f"the drawing did not change (ordering -> {choice})"
+    screenshot(page, "student-04-mask-explorer")
+
+
+def test_dilation_explorer_redraws_when_kernel_and_dilations_change(page, lab):
+    run_lecture(page, lab, "lectures/09_wavenet.ipynb")
+    widget = explorer(page, "dilations")
+    before = widget_image(widget)
+    move_slider(widget, "kernel size", presses=1)
+    after_kernel = wait_for_new_image(widget, before)
+    dilations = widget.locator(".widget-text", has=page.locator(".widget-label:text-is('dilations')")).locator("input")
+    dilations.fill("1, 2, 4, 8, 16")
+    dilations.press("Enter")
+    after_dilations = wait_for_new_image(widget, after_kernel)
+    assert len({before, after_kernel, after_dilations}) == 3, "the connection graph did not change"
+    screenshot(page, "student-09-dilation-explorer")
+
+
+WRONG_MADE_MASKS = '''def made_masks(input_degrees, hidden_degrees):
+    d_in = torch.as_tensor(np.asarray(input_degrees))
+    prev, masks = d_in, []
+    for deg in hidden_degrees:
+        deg = torch.as_tensor(np.asarray(deg))
+        masks.append((deg[:, None] >= prev[None, :]).float())
+        prev = deg
+    masks.append((d_in[:, None] >= prev[None, :]).float())
+    return masks
+'''
+
+
+def _cell(page, grade_id: str, notebook_path: Path):
+    import nbformat
+
+    cells = nbformat.read(notebook_path, as_version=4).cells
+    index = next(i for i, c in enumerate(cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return page.locator(".jp-Notebook:visible .jp-Cell").nth(index)
+
+
+def _run_cell(page, cell) -> None:
+    cell.locator(".jp-InputArea-prompt").click()  # select the cell in command mode
+    page.keyboard.press("Shift+Enter")
+
+
+def test_student_sees_what_is_wrong_with_a_wrong_answer(page, lab, course):
+    relpath = "assignments/a2_nade_made/a2_nade_made.ipynb"
+    open_notebook(page, lab, relpath)
+    answer = _cell(page, "made_masks", course / relpath)
+    answer.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(WRONG_MADE_MASKS)  # '>=' in the output mask: sees x_d itself
+    page.keyboard.press("Escape")
+    tests = _cell(page, "made_masks_tests", course / relpath)
+    for cell in (_cell(page, "setup", course / relpath), answer, tests):
+        _run_cell(page, cell)
+    tests.locator(".jp-InputArea-prompt").filter(has_text="1").or_(
+        tests.locator(".jp-OutputArea-output")).first.wait_for(timeout=CELL_TIMEOUT_MS)
+    wait_until_idle_cell(tests)
+    shown = tests.locator(".jp-OutputArea-output").all_inner_texts()
+    text = "\n".join(shown)
+    assert "AssertionError" in text and "STRICT inequality" in text, f"the student saw: {text[:800]}"
+    screenshot(page, "student-a2-wrong-answer")
+
+
+def wait_until_idle_cell(cell) -> None:
+    cell.page.wait_for_function(
+        "el => /[0-9]/.test(el.querySelector('.jp-InputArea-prompt').textContent)",
+        arg=cell.element_handle(), timeout=CELL_TIMEOUT_MS, polling=500)
+
+
+def test_formgrader_shows_the_autograder_scores(page, lab, course):
+    env = venv_env()
+    demo = course / "grading" / "demo-browser"
+    subs = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from autograder.demo import "
+                           "build_class; print(build_class(Path(sys.argv[1])))", str(demo / "submissions")],
+                          cwd=course, env=env, capture_output=True, text=True)
+    assert subs.returncode == 0, subs.stderr[-2000:]
+    graded = subprocess.run([sys.executable, "-m", "autograder", "grade", "a2_nade_made", str(demo / "submissions"),
+                             "--out", str(demo / "out"), "--timeout", "120"], cwd=course, env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert graded.returncode == 0, graded.stdout[-2000:] + graded.stderr[-2000:]
+    import csv
+
+    rows = list(csv.DictReader((demo / "out" / "grades.csv").open()))
+    perfect = next(r for r in rows if r["student_id"] == "perfect")
+    page.goto(lab.url("formgrader/manage_students"))
+    row = page.locator("tr", has=page.get_by_text("perfect", exact=True))
+    row.first.wait_for(timeout=60_000)
+    score = float(perfect["score"])
+    assert f"{score:g}" in row.first.inner_text() or f"{score:.2f}" in row.first.inner_text(), \
+        f"Formgrader row {row.first.inner_text()!r} does not show the grades.csv score {score}"
+    screenshot(page, "instructor-formgrader-scores")
