@@ -157,6 +157,18 @@ MUTANTS = {
     def forward(self, x):
         return F.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)
 ''',
+        # color_channels accepted but ignored: the centre tap follows the type for every channel pair
+        "colour_groups_ignored": _CONV_HEAD + '''        super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
+        k, r = kernel_size, kernel_size // 2
+        mask = torch.zeros(out_channels, in_channels, k, k)
+        mask[:, :, :r, :] = 1.0
+        mask[:, :, r, :r] = 1.0
+        mask[:, :, r, r] = 0.0 if mask_type == "A" else 1.0
+        self.register_buffer("mask", mask)
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)
+''',
         # valid convolution (no padding): the output shrinks
         "no_padding": _CONV_HEAD + '''        super().__init__(in_channels, out_channels, kernel_size)
         k, r = kernel_size, kernel_size // 2
@@ -352,6 +364,15 @@ MUTANTS = {
     log_comp = torch.where((x == 0).unsqueeze(-1), F.logsigmoid(a),
                            torch.where((x == V - 1).unsqueeze(-1), F.logsigmoid(-b), log_mid))
     return torch.logsumexp(F.log_softmax(logit_weights, dim=-1) + log_comp, dim=-1)
+''',
+        # the textbook formula with an epsilon to avoid log(0): finite, normalized, but far tails clamped at log(1e-12)
+        "epsilon_clamp": _MIX_HEAD + '''    half = 1.0 / (V - 1)
+    up = torch.sigmoid((centre + half - means) * inv_s)
+    lo = torch.sigmoid((centre - half - means) * inv_s)
+    up = torch.where((x == V - 1).unsqueeze(-1), torch.ones_like(up), up)
+    lo = torch.where((x == 0).unsqueeze(-1), torch.zeros_like(lo), lo)
+    probs = (torch.softmax(logit_weights, dim=-1) * (up - lo)).sum(-1)
+    return torch.log(probs.clamp_min(1e-12))
 ''',
         # mixture weights used as log-weights without normalising them (no log-softmax)
         "unnormalised_weights": _MIX_HEAD + '''    half = 1.0 / (V - 1)
