@@ -740,3 +740,209 @@ class STCN(nn.Module):
 ''',
     },
 }
+
+
+# Added with the autograder task module (autograder/tasks/a5_vrnn_stcn.py); each fails a notebook test too.
+MUTANTS['reparameterize']['no_grad_sample'] = '''
+def reparameterize(mu, logvar, eps):
+    """mu + exp(logvar / 2) * eps, elementwise (all three of the same shape)."""
+    with torch.no_grad():
+        return mu + torch.exp(0.5 * logvar) * eps
+    ### END SOLUTION
+'''
+MUTANTS['diag_gmm_log_prob']['clamped_log_stds'] = '''
+def diag_gmm_log_prob(x, logit_weights, means, log_stds):
+    """log density (nats) of x (..., D) under a mixture of K diagonal Gaussians; returns (...).
+
+    logit_weights (..., K) are unnormalised; means and log_stds are (..., K, D), std = exp(log_stds).
+    Must be finite for log_stds anywhere in [-7, 3].
+    """
+    log_stds = log_stds.clamp(-5.0, 5.0)
+    z = (x.unsqueeze(-2) - means) * torch.exp(-log_stds)
+    comp = (-0.5 * z ** 2 - log_stds - 0.5 * math.log(2 * math.pi)).sum(-1)
+    return torch.logsumexp(F.log_softmax(logit_weights, dim=-1) + comp, dim=-1)
+    ### END SOLUTION
+'''
+MUTANTS['VRNN']['standard_normal_prior'] = '''
+class VRNN(nn.Module):
+    """Variational RNN (Chung et al., 2015) with a GRU cell and a diagonal-Gaussian output."""
+
+    def __init__(self, x_dim, h_dim, z_dim):
+        super().__init__()
+        self.x_dim, self.h_dim, self.z_dim = x_dim, h_dim, z_dim
+        f = h_dim
+        self.phi_x = nn.Sequential(nn.Linear(x_dim, f), nn.ReLU())
+        self.phi_z = nn.Sequential(nn.Linear(z_dim, f), nn.ReLU())
+        self.prior = nn.Sequential(nn.Linear(h_dim, f), nn.ReLU(), nn.Linear(f, 2 * z_dim))
+        self.encoder = nn.Sequential(nn.Linear(f + h_dim, f), nn.ReLU(), nn.Linear(f, 2 * z_dim))
+        self.decoder = nn.Sequential(nn.Linear(f + h_dim, f), nn.ReLU(), nn.Linear(f, 2 * x_dim))
+        self.rnn = nn.GRUCell(2 * f, h_dim)
+
+    def forward(self, x):
+        """x (B, T, x_dim) -> dict with nll, kl (B, T) and prior_/post_ mu, logvar (B, T, z_dim)."""
+        B, T, _ = x.shape
+        h = x.new_zeros(B, self.h_dim)
+        px = self.phi_x(x)
+        keys = ("nll", "kl", "prior_mu", "prior_logvar", "post_mu", "post_logvar")
+        out = {k: [] for k in keys}
+        for t in range(T):
+            mu_p, lv_p = x.new_zeros(B, self.z_dim), x.new_zeros(B, self.z_dim)
+            mu_q, lv_q = self.encoder(torch.cat([px[:, t], h], -1)).chunk(2, -1)
+            z = mu_q + torch.exp(0.5 * lv_q) * torch.randn_like(mu_q)
+            pz = self.phi_z(z)
+            mu_x, lv_x = self.decoder(torch.cat([pz, h], -1)).chunk(2, -1)
+            nll = 0.5 * (lv_x + (x[:, t] - mu_x) ** 2 / lv_x.exp() + math.log(2 * math.pi)).sum(-1)
+            kl = 0.5 * (lv_p - lv_q + (lv_q.exp() + (mu_q - mu_p) ** 2) / lv_p.exp() - 1.0).sum(-1)
+            for k, v in zip(keys, (nll, kl, mu_p, lv_p, mu_q, lv_q)):
+                out[k].append(v)
+            h = self.rnn(torch.cat([px[:, t], pz], -1), h)
+        return {k: torch.stack(v, 1) for k, v in out.items()}
+
+    @torch.no_grad()
+    def sample(self, num_steps, generator=None):
+        """One sequence (num_steps, x_dim) by ancestral sampling from the prior."""
+        h = torch.zeros(1, self.h_dim)
+        xs = []
+        for _ in range(num_steps):
+            mu_p, lv_p = self.prior(h).chunk(2, -1)
+            z = mu_p + torch.exp(0.5 * lv_p) * torch.randn(mu_p.shape, generator=generator)
+            pz = self.phi_z(z)
+            mu_x, lv_x = self.decoder(torch.cat([pz, h], -1)).chunk(2, -1)
+            x_t = mu_x + torch.exp(0.5 * lv_x) * torch.randn(mu_x.shape, generator=generator)
+            h = self.rnn(torch.cat([self.phi_x(x_t), pz], -1), h)
+            xs.append(x_t[0])
+        return torch.stack(xs)
+        ### END SOLUTION
+'''
+MUTANTS['VRNN']['posterior_reads_next_step'] = '''
+class VRNN(nn.Module):
+    """Variational RNN (Chung et al., 2015) with a GRU cell and a diagonal-Gaussian output."""
+
+    def __init__(self, x_dim, h_dim, z_dim):
+        super().__init__()
+        self.x_dim, self.h_dim, self.z_dim = x_dim, h_dim, z_dim
+        f = h_dim
+        self.phi_x = nn.Sequential(nn.Linear(x_dim, f), nn.ReLU())
+        self.phi_z = nn.Sequential(nn.Linear(z_dim, f), nn.ReLU())
+        self.prior = nn.Sequential(nn.Linear(h_dim, f), nn.ReLU(), nn.Linear(f, 2 * z_dim))
+        self.encoder = nn.Sequential(nn.Linear(f + h_dim, f), nn.ReLU(), nn.Linear(f, 2 * z_dim))
+        self.decoder = nn.Sequential(nn.Linear(f + h_dim, f), nn.ReLU(), nn.Linear(f, 2 * x_dim))
+        self.rnn = nn.GRUCell(2 * f, h_dim)
+
+    def forward(self, x):
+        """x (B, T, x_dim) -> dict with nll, kl (B, T) and prior_/post_ mu, logvar (B, T, z_dim)."""
+        B, T, _ = x.shape
+        h = x.new_zeros(B, self.h_dim)
+        px = self.phi_x(x)
+        keys = ("nll", "kl", "prior_mu", "prior_logvar", "post_mu", "post_logvar")
+        out = {k: [] for k in keys}
+        for t in range(T):
+            mu_p, lv_p = self.prior(h).chunk(2, -1)
+            mu_q, lv_q = self.encoder(torch.cat([px[:, min(t + 1, T - 1)], h], -1)).chunk(2, -1)
+            z = mu_q + torch.exp(0.5 * lv_q) * torch.randn_like(mu_q)
+            pz = self.phi_z(z)
+            mu_x, lv_x = self.decoder(torch.cat([pz, h], -1)).chunk(2, -1)
+            nll = 0.5 * (lv_x + (x[:, t] - mu_x) ** 2 / lv_x.exp() + math.log(2 * math.pi)).sum(-1)
+            kl = 0.5 * (lv_p - lv_q + (lv_q.exp() + (mu_q - mu_p) ** 2) / lv_p.exp() - 1.0).sum(-1)
+            for k, v in zip(keys, (nll, kl, mu_p, lv_p, mu_q, lv_q)):
+                out[k].append(v)
+            h = self.rnn(torch.cat([px[:, t], pz], -1), h)
+        return {k: torch.stack(v, 1) for k, v in out.items()}
+
+    @torch.no_grad()
+    def sample(self, num_steps, generator=None):
+        """One sequence (num_steps, x_dim) by ancestral sampling from the prior."""
+        h = torch.zeros(1, self.h_dim)
+        xs = []
+        for _ in range(num_steps):
+            mu_p, lv_p = self.prior(h).chunk(2, -1)
+            z = mu_p + torch.exp(0.5 * lv_p) * torch.randn(mu_p.shape, generator=generator)
+            pz = self.phi_z(z)
+            mu_x, lv_x = self.decoder(torch.cat([pz, h], -1)).chunk(2, -1)
+            x_t = mu_x + torch.exp(0.5 * lv_x) * torch.randn(mu_x.shape, generator=generator)
+            h = self.rnn(torch.cat([self.phi_x(x_t), pz], -1), h)
+            xs.append(x_t[0])
+        return torch.stack(xs)
+        ### END SOLUTION
+'''
+MUTANTS['STCN']['prior_skips_a_step'] = '''
+class STCN(nn.Module):
+    """Stochastic temporal convolutional network (Aksan & Hilliges, 2019), diagonal-Gaussian output."""
+
+    def __init__(self, x_dim, channels, latent_dims, dilations):
+        super().__init__()
+        self.x_dim, self.channels, self.latent_dims, self.dilations = x_dim, channels, list(latent_dims), list(dilations)
+        L = len(self.latent_dims)
+        assert len(self.dilations) % L == 0, "len(dilations) must be a multiple of len(latent_dims)"
+        size = len(self.dilations) // L
+        self.taps = [(l + 1) * size - 1 for l in range(L)]
+        self.inp = nn.Conv1d(x_dim, channels, 1)
+        self.convs = nn.ModuleList(nn.Conv1d(channels, 2 * channels, 2, dilation=d) for d in self.dilations)
+        self.projs = nn.ModuleList(nn.Conv1d(channels, channels, 1) for _ in self.dilations)
+        above = [self.latent_dims[l + 1] if l + 1 < L else 0 for l in range(L)]
+
+        def mlp(i, o):
+            return nn.Sequential(nn.Linear(i, channels), nn.ReLU(), nn.Linear(channels, 2 * o))
+
+        self.priors = nn.ModuleList(mlp(channels + above[l], self.latent_dims[l]) for l in range(L))
+        self.posts = nn.ModuleList(mlp(channels + above[l], self.latent_dims[l]) for l in range(L))
+        self.out = mlp(self.latent_dims[0], x_dim)
+
+    def _features(self, x):
+        """Helper (suggested): the list of d^l, each (B, T, channels), from the causal TCN."""
+        h = self.inp(x.transpose(1, 2))
+        outs = []
+        for conv, proj, d in zip(self.convs, self.projs, self.dilations):
+            f, g = conv(F.pad(h, (d, 0))).chunk(2, dim=1)
+            h = h + proj(torch.tanh(f) * torch.sigmoid(g))
+            outs.append(h.transpose(1, 2))
+        return [outs[i] for i in self.taps]
+
+    @staticmethod
+    def _gauss(net, inp):
+        """Helper (suggested): (mu, var) of a diagonal Gaussian from the network `net` applied to `inp`."""
+        mu, raw = net(inp).chunk(2, -1)
+        return mu, F.softplus(raw) + 1e-4
+
+    def forward(self, x):
+        """x (B, T, x_dim) -> dict: nll, kl (B, T); prior_mu, prior_logvar: lists over layers (B, T, latent_dims[l])."""
+        d = self._features(x)
+        L = len(d)
+        prior_mu, prior_logvar = [None] * L, [None] * L
+        kl, z_above = 0.0, None
+        for l in reversed(range(L)):
+            d_prev = torch.cat([torch.zeros_like(d[l][:, :2]), d[l][:, :-2]], 1)[:, :d[l].shape[1]]
+            d_now = d[l]
+            if z_above is not None:
+                d_prev, d_now = torch.cat([d_prev, z_above], -1), torch.cat([d_now, z_above], -1)
+            mu_p, var_p = self._gauss(self.priors[l], d_prev)
+            mu_h, var_h = self._gauss(self.posts[l], d_now)
+            var_q = 1.0 / (1.0 / var_h + 1.0 / var_p)
+            mu_q = (mu_h / var_h + mu_p / var_p) * var_q
+            z_above = mu_q + var_q.sqrt() * torch.randn_like(mu_q)
+            kl = kl + 0.5 * (var_p.log() - var_q.log() + (var_q + (mu_q - mu_p) ** 2) / var_p - 1.0).sum(-1)
+            prior_mu[l], prior_logvar[l] = mu_p, var_p.log()
+        mu_x, lv_x = self.out(z_above).chunk(2, -1)
+        nll = 0.5 * (lv_x + (x - mu_x) ** 2 / lv_x.exp() + math.log(2 * math.pi)).sum(-1)
+        return {"nll": nll, "kl": kl, "prior_mu": prior_mu, "prior_logvar": prior_logvar}
+
+    @torch.no_grad()
+    def sample(self, num_steps, generator=None):
+        """One sequence (num_steps, x_dim): per step, z from the priors top down, then x."""
+        x = torch.zeros(1, num_steps, self.x_dim)
+        L = len(self.latent_dims)
+        for t in range(num_steps):
+            if t == 0:
+                d_prev = [torch.zeros(1, self.channels)] * L
+            else:
+                d_prev = [f[:, -1] for f in self._features(x[:, :t])]
+            z = None
+            for l in reversed(range(L)):
+                inp = d_prev[l] if z is None else torch.cat([d_prev[l], z], -1)
+                mu_p, var_p = self._gauss(self.priors[l], inp)
+                z = mu_p + var_p.sqrt() * torch.randn(mu_p.shape, generator=generator)
+            mu_x, lv_x = self.out(z).chunk(2, -1)
+            x[:, t] = mu_x + torch.exp(0.5 * lv_x) * torch.randn(mu_x.shape, generator=generator)
+        return x[0]
+        ### END SOLUTION
+'''
