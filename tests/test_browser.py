@@ -238,16 +238,11 @@ def test_dilation_explorer_redraws_when_kernel_and_dilations_change(page, lab):
     screenshot(page, "student-09-dilation-explorer")
 
 
-WRONG_MADE_MASKS = '''def made_masks(input_degrees, hidden_degrees):
-    d_in = torch.as_tensor(np.asarray(input_degrees))
-    prev, masks = d_in, []
-    for deg in hidden_degrees:
-        deg = torch.as_tensor(np.asarray(deg))
-        masks.append((deg[:, None] >= prev[None, :]).float())
-        prev = deg
-    masks.append((d_in[:, None] >= prev[None, :]).float())
-    return masks
-'''
+def wrong_made_masks() -> str:
+    """A realistic wrong answer from the A2 mutant set: '>=' in the output mask, so output d sees x_d."""
+    import runpy
+
+    return runpy.run_path(str(ROOT / "tests" / "mutants" / "a2_nade_made.py"))["MUTANTS"]["made_masks"]["output_not_strict"]
 
 
 def _cell(page, grade_id: str, notebook_path: Path):
@@ -269,7 +264,7 @@ def test_student_sees_what_is_wrong_with_a_wrong_answer(page, lab, course):
     answer = _cell(page, "made_masks", course / relpath)
     answer.locator(".cm-content").click()
     page.keyboard.press("Control+a")
-    page.keyboard.insert_text(WRONG_MADE_MASKS)  # '>=' in the output mask: sees x_d itself
+    page.keyboard.insert_text(wrong_made_masks())
     page.keyboard.press("Escape")
     tests = _cell(page, "made_masks_tests", course / relpath)
     for cell in (_cell(page, "setup", course / relpath), answer, tests):
