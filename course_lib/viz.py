@@ -204,3 +204,13 @@ def plot_waveform(signal, title: str = "Waveform", ax=None, label: str | None = 
     if label:
         ax.legend()
     return ax
+
+
+def figure_png(fig, dpi: int = 72) -> bytes:
+    """Render a figure to PNG bytes and close it (the explorers show these bytes in a widget)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return buf.getvalue()

@@ -8,7 +8,7 @@ formula (k - 1) * sum(dilations) + 1 next to the receptive field measured on a r
 """
 from __future__ import annotations
 
-import io
+from course_lib.viz import figure_png
 from typing import Sequence
 
 import numpy as np
@@ -139,12 +139,7 @@ def draw_dilation_explorer(state: dict):
 
 
 def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=72)
-    plt.close(fig)
-    return buf.getvalue()
+    return figure_png(fig)
 
 
 def dilation_explorer(kernel_size: int = 2, dilations: str = "1, 2, 4, 8", num_stacks: int = 1):

@@ -11,8 +11,8 @@ the true distribution into an `ipywidgets.Image` (PNG bytes), so a test can see 
 """
 from __future__ import annotations
 
-import io
 
+from course_lib.viz import figure_png
 import numpy as np
 
 NUM_TEST = 1000
@@ -80,12 +80,7 @@ def draw_histogram_fit(state: dict):
 
 
 def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=72)
-    plt.close(fig)
-    return buf.getvalue()
+    return figure_png(fig)
 
 
 def histogram_explorer(num_train: int = 200, smoothing: float = 0.0, dataset: str = "mixture",

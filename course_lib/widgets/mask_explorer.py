@@ -7,7 +7,7 @@ degrees, its masked connections, its mask matrices and its output-by-input depen
 """
 from __future__ import annotations
 
-import io
+from course_lib.viz import figure_png
 from typing import Sequence
 
 import numpy as np
@@ -98,12 +98,7 @@ def draw_mask_explorer(state: dict):
 
 
 def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=72)
-    plt.close(fig)
-    return buf.getvalue()
+    return figure_png(fig)
 
 
 def mask_explorer(num_inputs: int = 5, hidden_sizes: str = "6, 6", ordering_name: str = "raster", seed: int = 0):

@@ -13,8 +13,8 @@ Earlier pixels that a stack of this depth could reach but that the network does 
 """
 from __future__ import annotations
 
-import io
 
+from course_lib.viz import figure_png
 import numpy as np
 import torch
 
@@ -134,12 +134,7 @@ def draw_receptive_field_explorer(state: dict):
 
 
 def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=72)
-    plt.close(fig)
-    return buf.getvalue()
+    return figure_png(fig)
 
 
 def receptive_field_explorer(architecture: str = "pixelcnn", num_layers: int = 3, kernel_size: int = 3,
