@@ -45,17 +45,27 @@ class NADE(nn.Module):
             raise ValueError(f"expected x of shape (B, {self.num_inputs}), got {tuple(x.shape)}")
         return x.to(self.W.dtype)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, block_size: int = 16) -> torch.Tensor:
         """Logits (B, D) of p(x_d = 1 | x_<d) with teacher forcing: every step sees the true x_<d.
 
-        The running sum is vectorised: cumsum over d of x_d W[:, d], shifted by one step so that
-        step d sees only x_<d. Cost O(B D H).
+        The running sum a_d = c + sum_{j<d} x_j W[:, j] costs O(B D H) in all. It is computed one
+        block of `block_size` steps at a time: the sum over earlier blocks is carried along in
+        a_start, and within a block a strictly lower-triangular matrix adds the block's own earlier
+        steps. Working in blocks keeps each (B, block, H) tensor small enough to stay in cache,
+        which on a CPU is several times faster than one (B, D, H) cumulative sum.
         """
         x = self._check(x)
-        contrib = x[:, :, None] * self.W.t()[None]                    # (B, D, H): x_d W[:, d]
-        running = torch.cumsum(contrib, dim=1) - contrib               # exclusive sum: sum_{j<d}
-        h = torch.sigmoid(self.c + running)                            # (B, D, H): h_d
-        return (h * self.V[None]).sum(-1) + self.b                     # (B, D)
+        B, D = x.shape
+        before = torch.ones(block_size, block_size, dtype=x.dtype, device=x.device).tril(-1)  # j < k
+        a_start = self.c.expand(B, -1)                                  # (B, H): c + earlier blocks
+        logits = []
+        for s in range(0, D, block_size):
+            xb, Wb = x[:, s:s + block_size], self.W[:, s:s + block_size]  # (B, k), (H, k)
+            k = xb.shape[1]
+            a = a_start[:, None, :] + (xb[:, None, :] * before[:k, :k]) @ Wb.t()   # (B, k, H): a_d
+            logits.append((torch.sigmoid(a) * self.V[s:s + k]).sum(-1))          # (B, k)
+            a_start = a_start + xb @ Wb.t()
+        return torch.cat(logits, dim=1) + self.b
 
     def naive_logits(self, x: torch.Tensor) -> torch.Tensor:
         """The same logits, each h_d recomputed from scratch: O(B D^2 H). For timing only."""

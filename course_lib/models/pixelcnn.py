@@ -71,7 +71,13 @@ class MaskedConv2d(nn.Conv2d):
                              persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, self.weight * self.mask, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        r = self.kernel_size[0] // 2
+        weight = self.weight * self.mask
+        if r == 0:
+            return F.conv2d(x, weight, self.bias)
+        # The mask zeroes every row below the centre, so skip them: pad only above and convolve with the
+        # top r + 1 rows. Same output as the full k x k convolution, about 40% less arithmetic.
+        return F.conv2d(F.pad(x, (r, r, r, 0)), weight[:, :, :r + 1], self.bias)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", mask_type={self.mask_type}, color_channels={self.color_channels}"
