@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 # nbgrader runs helper programs (alembic, jupyter) by name: the environment's bin comes first.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup lab test test-browser html bench clean
+.PHONY: setup lab test test-browser html bench bench-timing bench-wavenet bench-mnist clean
 
 setup: $(STAMP)
 
@@ -35,9 +35,16 @@ html: setup  ## execute the lectures and render them with figures into _build/ht
 	$(VENV)/bin/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=600 \
 		--output-dir _build/html lectures/*.ipynb
 
-bench: setup  ## timing and quality benchmarks (not part of make test)
+bench: bench-timing bench-wavenet bench-mnist  ## all benchmarks, about 3 hours on 2 cores (not part of make test)
+
+bench-timing: setup  ## every notebook, the test suite and a fresh set-up, timed (about 40 min)
 	$(PY) bench/course_timing.py
+
+bench-wavenet: setup  ## WaveNet naive against cached generation (about a minute)
 	$(PY) bench/wavenet_generation.py
+
+bench-mnist: setup  ## binarized-MNIST NLL table against the papers (up to 30 min per model)
+	$(PY) bench/mnist_table.py
 
 clean:
 	rm -rf $(VENV) _build dist .pytest_cache

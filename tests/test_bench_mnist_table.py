@@ -1,0 +1,49 @@
+"""bench/mnist_table.py: clear errors without data, and results recorded per model."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def mnist_table():
+    spec = importlib.util.spec_from_file_location("mnist_table", ROOT / "bench" / "mnist_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_missing_data_folder_gives_a_message_not_a_traceback(mnist_table, tmp_path, capsys):
+    assert mnist_table.main(["--data", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert "--data" in err and "binarized_mnist_" in err
+
+
+def test_folder_without_the_files_says_which_file(mnist_table, tmp_path, capsys):
+    assert mnist_table.main(["--data", str(tmp_path)]) == 2
+    assert "Could not load binarized MNIST" in capsys.readouterr().err
+
+
+def test_unknown_model_is_refused_before_any_training(mnist_table, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        mnist_table.main(["--data", str(tmp_path), "--models", "nade,resnet"])
+    assert "resnet" in capsys.readouterr().err
+
+
+def _row(model, nll, date="2026-01-01"):
+    return dict(model=model, label=model.upper(), ours=nll, paper=88.0, params=10, seconds=60.0, epochs=3,
+                best_epoch=2, val=nll, val_curve=[nll], date=date, threads=2, budget_min=1.0,
+                machine="x86_64 2 cores", torch="2.13.0+cpu")
+
+
+def test_results_are_merged_per_model_and_the_latest_run_wins(mnist_table, tmp_path):
+    out = tmp_path / "table.md"
+    mnist_table.write_results([_row("pixelcnn", 90.0)], out)
+    mnist_table.write_results([_row("nade", 95.0)], out)
+    mnist_table.write_results([_row("nade", 89.5, date="2026-02-02")], out)
+    text = out.read_text()
+    assert "| NADE | 89.50 | 88.00 | +1.50 |" in text and "95.00" not in text
+    assert text.index("| NADE |") < text.index("| PIXELCNN |")  # the script's model order, not run order
+    assert "2026-01-01" in text and "2026-02-02" in text       # every run's date and machine stay listed
