@@ -32,6 +32,16 @@ def test_running_sum_equals_naive_computation():
     assert torch.allclose(m(x), m.naive_logits(x), atol=1e-5)
 
 
+@pytest.mark.parametrize("block_size", [1, 5, 16, 64])
+def test_blocked_running_sum_equals_naive_across_block_boundaries(block_size):
+    torch.manual_seed(1)
+    m = NADE(37, 12)  # 37 steps: several blocks and a shorter last one
+    x = (torch.rand(8, 37) < 0.5).float()
+    assert torch.allclose(m(x, block_size=block_size), m.naive_logits(x), atol=1e-5)
+    with pytest.raises(ValueError, match="block_size"):
+        m(x, block_size=0)
+
+
 def test_normalized_by_enumeration_on_ten_dims():
     m = _model()
     result = check_normalization(m.log_prob, all_binary_vectors(10), atol=1e-5)

@@ -69,6 +69,16 @@ def test_masked_conv_same_size_and_mask_applied():
     assert y[2, 1] == 0 and y[1, 2] == 0
 
 
+@pytest.mark.parametrize("kernel,mask_type,groups", [(1, "B", 1), (3, "A", 1), (5, "B", 1), (7, "A", 3), (5, "B", 3)])
+def test_masked_conv_equals_the_full_masked_convolution(kernel, mask_type, groups):
+    # forward skips the all-zero rows below the centre; the result must be the plain k x k one
+    torch.manual_seed(0)
+    conv = MaskedConv2d(6, 9, kernel, mask_type, color_channels=groups)
+    x = torch.randn(2, 6, 7, 8)
+    full = torch.nn.functional.conv2d(x, conv.weight * conv.mask, conv.bias, padding=kernel // 2)
+    assert torch.allclose(conv(x), full, atol=1e-5)
+
+
 def test_mask_holds_after_optimiser_steps_and_load_state_dict():
     torch.manual_seed(0)
     model = PixelCNN(1, 4, 2, 3, image_size=4)

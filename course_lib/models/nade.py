@@ -55,6 +55,8 @@ class NADE(nn.Module):
         which on a CPU is several times faster than one (B, D, H) cumulative sum.
         """
         x = self._check(x)
+        if block_size < 1:
+            raise ValueError(f"block_size must be a positive integer, got {block_size}")
         B, D = x.shape
         before = torch.ones(block_size, block_size, dtype=x.dtype, device=x.device).tril(-1)  # j < k
         a_start = self.c.expand(B, -1)                                  # (B, H): c + earlier blocks
