@@ -28,6 +28,7 @@ class History:
     val_nll: list[float] = field(default_factory=list)
     best_epoch: int = -1
     seconds: float = 0.0
+    stopped_by: str = ""  # "epochs", "patience" or "time" (max_seconds)
 
     @property
     def train_bpd(self) -> list[float]:
@@ -70,19 +71,29 @@ def evaluate_nll(model: torch.nn.Module, data: Data, nll_fn: Callable, batch_siz
 def fit(model: torch.nn.Module, train_data: Data, val_data: Data, nll_fn: Callable, num_dims: int,
         epochs: int = 20, batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 0.0,
         patience: int = 5, seed: int = 0, max_seconds: float | None = None, progress: bool = True,
-        optimizer: torch.optim.Optimizer | None = None) -> History:
+        optimizer: torch.optim.Optimizer | None = None, lr_schedule: str = "constant") -> History:
     """Train `model` to minimise `nll_fn` and keep the weights of the best validation epoch.
 
     Stops after `epochs`, after `patience` epochs without a better validation NLL, or once
     `max_seconds` have passed (checked before every minibatch, so a notebook or benchmark stays in
     its time budget; the last, partial epoch is still validated). Seeds torch with `seed`
-    for the shuffling and anything random in the model.
+    for the shuffling and anything random in the model. `history.stopped_by` says which rule
+    stopped the run; a stop by the clock also warns, because then the result depends on how fast
+    the machine was, not only on the seeds.
+
+    `lr_schedule="cosine"` lowers the learning rate from `lr` to zero along half a cosine over the
+    run: over `epochs`, or over `max_seconds` when that comes first (a fixed time budget is spent
+    better by annealing to its end than by a constant rate that stops mid-descent).
     """
     import time
+    import warnings
 
     torch.manual_seed(seed)
     shuffle_gen = torch.Generator().manual_seed(seed)
+    if lr_schedule not in ("constant", "cosine"):
+        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
     opt = optimizer or torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    base_lrs = [group["lr"] for group in opt.param_groups]
     history = History(num_dims=num_dims)
     best_state, best = copy.deepcopy(model.state_dict()), float("inf")
     n = _num_examples(train_data)
@@ -91,11 +102,18 @@ def fit(model: torch.nn.Module, train_data: Data, val_data: Data, nll_fn: Callab
     for epoch in bar:
         model.train()
         perm = torch.randperm(n, generator=shuffle_gen)
-        running, seen = 0.0, 0
+        running, seen, cut_short = 0.0, 0, False
         for start in range(0, n, batch_size):
             if max_seconds is not None and time.perf_counter() - start_time > max_seconds:
+                cut_short = True
                 break  # out of time mid-epoch: validate what we have and stop
 
+            if lr_schedule == "cosine":
+                done = (epoch + start / n) / epochs
+                if max_seconds is not None:
+                    done = max(done, (time.perf_counter() - start_time) / max_seconds)
+                for group, base in zip(opt.param_groups, base_lrs):
+                    group["lr"] = base * 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
             batch = _take(train_data, perm[start:start + batch_size])
             loss = nll_fn(model, batch).mean()
             opt.zero_grad()
@@ -110,8 +128,18 @@ def fit(model: torch.nn.Module, train_data: Data, val_data: Data, nll_fn: Callab
             best_state = copy.deepcopy(model.state_dict())
         bar.set_postfix(train=f"{history.train_nll[-1]:.2f}", val=f"{history.val_nll[-1]:.2f}")
         out_of_time = max_seconds is not None and time.perf_counter() - start_time > max_seconds
-        if epoch - history.best_epoch >= patience or out_of_time:
+        if cut_short or (out_of_time and epoch + 1 < epochs):
+            history.stopped_by = "time"
             break
+        if epoch - history.best_epoch >= patience:
+            history.stopped_by = "patience"
+            break
+    else:
+        history.stopped_by = "epochs"
+    if history.stopped_by == "time":
+        warnings.warn(f"fit stopped at the time limit (max_seconds={max_seconds:g}) after {len(history.val_nll)} "
+                      f"of {epochs} epochs, so this result depends on the machine's speed; raise max_seconds "
+                      "to train the full schedule.", RuntimeWarning, stacklevel=2)
     model.load_state_dict(best_state)
     model.eval()
     history.seconds = time.perf_counter() - start_time

@@ -91,7 +91,8 @@ def start_lab(root: Path, runtime: Path, timeout: float = 120.0) -> LabServer:
     (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     env = dict(venv_env(), JUPYTER_RUNTIME_DIR=str(runtime / "runtime"),
                JUPYTERLAB_WORKSPACES_DIR=str(runtime / "workspaces"),
-               JUPYTERLAB_SETTINGS_DIR=str(runtime / "settings"))
+               JUPYTERLAB_SETTINGS_DIR=str(runtime / "settings"),
+               OMP_NUM_THREADS="1")  # like the notebook tests: two workers share two cores
     env.pop("MPLBACKEND", None)  # the test suite sets Agg; kernels in the browser draw inline
     jupyter = Path(sys.executable).parent / "jupyter"
     cmd = [str(jupyter), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", f"--ServerApp.token={token}",

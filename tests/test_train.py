@@ -36,6 +36,7 @@ def test_loss_decreases_on_a_tiny_model():
     model = Bernoullis(8)
     history = fit(model, train, val, nll_fn=nll, num_dims=8, epochs=10, lr=0.05, progress=False)
     assert len(history.train_nll) == len(history.val_nll) == 10
+    assert history.stopped_by == "epochs"
     assert history.train_nll[-1] < history.train_nll[0] - 0.5
     assert history.best_val_nll < 8 * math.log(2) - 1.0, "better than the uniform model's 8 ln 2 nats"
     # The fitted probabilities approach the data's frequency, 0.2.
@@ -61,6 +62,7 @@ def test_early_stopping_restores_the_best_epoch():
     assert 0 < best < len(history.val_nll) - 1, "the run must have a best epoch in the middle"
     assert history.val_nll[-1] > history.best_val_nll + 0.01
     assert len(history.val_nll) == best + 3 + 1, "stops `patience` epochs after the best one"
+    assert history.stopped_by == "patience"
     # The weights in the model are the best epoch's, not the last epoch's.
     assert evaluate_nll(model, val, nll) == pytest.approx(history.best_val_nll, abs=1e-5)
     assert history.best_val_nll == min(history.val_nll)
@@ -95,9 +97,11 @@ def test_max_seconds_bounds_the_run():
         return nll(m, x)
 
     start = time.perf_counter()
-    history = fit(Bernoullis(4), train, val, nll_fn=slow_nll, num_dims=4, epochs=1000, batch_size=16,
-                  patience=1000, max_seconds=0.3, progress=False)
+    with pytest.warns(RuntimeWarning, match="time limit .*depends on the machine's speed"):
+        history = fit(Bernoullis(4), train, val, nll_fn=slow_nll, num_dims=4, epochs=1000, batch_size=16,
+                      patience=1000, max_seconds=0.3, progress=False)
     elapsed = time.perf_counter() - start
+    assert history.stopped_by == "time"
     # One epoch is 4 training batches + 1 validation batch (~0.1 s); it checks the clock after each epoch.
     assert 1 <= len(history.train_nll) < 20
     assert elapsed < 0.3 + 1.0
@@ -120,3 +124,37 @@ def test_tuple_data_and_evaluate_nll_keeps_the_mode():
     value = evaluate_nll(model, (images, labels), nll_fn, batch_size=7)
     assert model.training
     assert value == pytest.approx(float(-model.log_prob(images).mean().detach()), rel=1e-5)
+
+
+def test_a_time_limit_that_does_not_bind_changes_nothing(recwarn):
+    """A generous max_seconds is only a safety net: same epochs, same weights, no warning."""
+    train, val = bernoulli_data(0.3, 128, 4, 0), bernoulli_data(0.3, 64, 4, 1)
+    runs = []
+    for max_seconds in (None, 600):
+        model = Bernoullis(4)
+        runs.append((fit(model, train, val, nll_fn=nll, num_dims=4, epochs=6, lr=0.05, progress=False,
+                         max_seconds=max_seconds), model.logits.detach().clone()))
+    (h1, w1), (h2, w2) = runs
+    assert h1.val_nll == h2.val_nll and torch.equal(w1, w2)
+    assert h1.stopped_by == h2.stopped_by == "epochs"
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_cosine_schedule_anneals_the_learning_rate_to_zero_over_the_epochs():
+    train, val = bernoulli_data(0.3, 64, 4, 0), bernoulli_data(0.3, 32, 4, 1)
+    model = Bernoullis(4)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    seen = []
+
+    def recording_nll(m, x):
+        if m.training:
+            seen.append(opt.param_groups[0]["lr"])
+        return nll(m, x)
+
+    fit(model, train, val, nll_fn=recording_nll, num_dims=4, epochs=8, batch_size=16, optimizer=opt,
+        patience=100, lr_schedule="cosine", progress=False)
+    steps = np.arange(len(seen)) / len(seen)          # 4 batches per epoch, 32 steps in all
+    assert seen == pytest.approx(0.5 * 0.5 * (1 + np.cos(np.pi * steps)))
+    assert seen[0] == pytest.approx(0.5) and seen[-1] < 0.01
+    with pytest.raises(ValueError, match="lr_schedule must be"):
+        fit(model, train, val, nll_fn=nll, num_dims=4, lr_schedule="linear", progress=False)
