@@ -45,7 +45,7 @@ class NADE(nn.Module):
             raise ValueError(f"expected x of shape (B, {self.num_inputs}), got {tuple(x.shape)}")
         return x.to(self.W.dtype)
 
-    def forward(self, x: torch.Tensor, block_size: int = 16) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, block_size: int = 8) -> torch.Tensor:
         """Logits (B, D) of p(x_d = 1 | x_<d) with teacher forcing: every step sees the true x_<d.
 
         The running sum a_d = c + sum_{j<d} x_j W[:, j] costs O(B D H) in all. It is computed one
