@@ -47,3 +47,25 @@ def test_results_are_merged_per_model_and_the_latest_run_wins(mnist_table, tmp_p
     assert "| NADE | 89.50 | 88.00 | +1.50 |" in text and "95.00" not in text
     assert text.index("| NADE |") < text.index("| PIXELCNN |")  # the script's model order, not run order
     assert "2026-01-01" in text and "2026-02-02" in text       # every run's date and machine stay listed
+
+
+def test_a_short_run_on_tiny_data_records_a_normalised_result(mnist_table, tmp_path):
+    """End to end on 40/20/20 random binary images (a few seconds of training): the script records
+    a positive test NLL of the right scale (near 784 ln 2 nats, untrained as it is), the settings
+    it trained with and why training stopped."""
+    import math
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for split, n in [("train", 40), ("valid", 20), ("test", 20)]:
+        rows = (rng.random((n, 784)) < 0.2).astype(int)
+        (tmp_path / f"binarized_mnist_{split}.amat").write_text("\n".join(" ".join(map(str, r)) for r in rows) + "\n")
+    out = tmp_path / "table.md"
+    assert mnist_table.main(["--data", str(tmp_path), "--models", "made", "--minutes", "0.05", "--threads", "1",
+                             "--out", str(out)]) == 0
+    import json
+    row = json.loads(out.with_suffix(".json").read_text())["made"]
+    assert 0 < row["ours"] < 784 * math.log(2) * 1.5
+    assert row["stopped_by"] in ("time", "patience", "epochs") and row["settings"]["lr_schedule"] == "cosine"
+    assert "| MADE (1 hidden layer of 2000" in out.read_text()
