@@ -69,3 +69,13 @@ def test_a_short_run_on_tiny_data_records_a_normalised_result(mnist_table, tmp_p
     assert 0 < row["ours"] < 784 * math.log(2) * 1.5
     assert row["stopped_by"] in ("time", "patience", "epochs") and row["settings"]["lr_schedule"] == "cosine"
     assert "| MADE (1 hidden layer of 2000" in out.read_text()
+
+
+def test_recorded_results_were_trained_with_the_settings_in_the_script(mnist_table):
+    """bench/results must describe what `MODELS` would run today: a changed setting needs a re-run."""
+    import json
+
+    recorded = json.loads((ROOT / "bench" / "results" / "mnist_table.json").read_text())
+    assert set(recorded) <= set(mnist_table.MODELS)
+    for name, row in recorded.items():
+        assert row["settings"] == mnist_table.MODELS[name][2], f"{name}: re-run it or restore its settings"
