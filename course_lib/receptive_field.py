@@ -65,19 +65,21 @@ def _dilate(needed: np.ndarray, offsets) -> np.ndarray:
 
 
 def pixelcnn_receptive_field(num_layers: int, kernel_size: int, height: int, width: int, row: int,
-                             col: int) -> np.ndarray:
+                             col: int, first_kernel_size: int | None = None) -> np.ndarray:
     """bool (height, width): the input pixels that output (row, col) of a PixelCNN stack depends on.
 
-    The stack: one type-A masked k x k convolution, then num_layers - 1 type-B ones, one channel,
-    same padding (1x1 type-B layers and pointwise nonlinearities do not change the answer).
+    The stack: one type-A masked convolution (first_kernel_size x first_kernel_size, by default
+    k x k), then num_layers - 1 type-B k x k ones, same padding (1x1 type-B layers, residual
+    connections around them and pointwise nonlinearities do not change the answer).
     """
     _check(num_layers, kernel_size, height, width, row, col)
+    first = _check(1, first_kernel_size or kernel_size, height, width, row, col) * 2 + 1
     needed = np.zeros((height, width), dtype=bool)
     needed[row, col] = True
     offsets_b = mask_offsets(kernel_size, "B")
     for _ in range(num_layers - 1):  # the type-B layers, from the output backwards
         needed = _dilate(needed, offsets_b)
-    return _dilate(needed, mask_offsets(kernel_size, "A"))
+    return _dilate(needed, mask_offsets(first, "A"))
 
 
 def earlier_pixels(height: int, width: int, row: int, col: int) -> np.ndarray:

@@ -62,13 +62,18 @@ def test_a_short_run_on_tiny_data_records_a_normalised_result(mnist_table, tmp_p
         rows = (rng.random((n, 784)) < 0.2).astype(int)
         (tmp_path / f"binarized_mnist_{split}.amat").write_text("\n".join(" ".join(map(str, r)) for r in rows) + "\n")
     out = tmp_path / "table.md"
-    assert mnist_table.main(["--data", str(tmp_path), "--models", "made", "--minutes", "0.05", "--threads", "1",
-                             "--out", str(out)]) == 0
+    assert mnist_table.main(["--data", str(tmp_path), "--models", "made,gated", "--minutes", "0.05",
+                             "--threads", "1", "--precision", "bf16", "--out", str(out)]) == 0
     import json
-    row = json.loads(out.with_suffix(".json").read_text())["made"]
-    assert 0 < row["ours"] < 784 * math.log(2) * 1.5
-    assert row["stopped_by"] in ("time", "patience", "epochs") and row["settings"]["lr_schedule"] == "cosine"
-    assert "| MADE (1 hidden layer of 2000" in out.read_text()
+    rows = json.loads(out.with_suffix(".json").read_text())
+    for name in ("made", "gated"):
+        row = rows[name]
+        assert 0 < row["ours"] < 784 * math.log(2) * 1.5, name
+        assert row["stopped_by"] in ("time", "patience", "epochs") and row["settings"]["lr_schedule"] == "cosine"
+        assert len(row["train_curve"]) == len(row["val_curve"]) == row["epochs"]
+    assert rows["gated"]["precision"] == "bf16" and rows["made"]["precision"] == "fp32"  # bf16 only for convolutions
+    text = out.read_text()
+    assert "| MADE (1 hidden layer of 2000" in text and "bf16 autocast; 1 thread |" in text
 
 
 def test_recorded_results_were_trained_with_the_settings_in_the_script(mnist_table):
@@ -79,3 +84,42 @@ def test_recorded_results_were_trained_with_the_settings_in_the_script(mnist_tab
     assert set(recorded) <= set(mnist_table.MODELS)
     for name, row in recorded.items():
         assert row["settings"] == mnist_table.MODELS[name][2], f"{name}: re-run it or restore its settings"
+
+
+def test_precision_auto_takes_bf16_only_where_the_cpu_has_it(mnist_table, monkeypatch):
+    monkeypatch.setattr(mnist_table, "cpu_flags_and_name", lambda: ({"avx2", "amx_bf16"}, "a CPU"))
+    assert mnist_table.resolve_precision("auto") == "bf16"
+    monkeypatch.setattr(mnist_table, "cpu_flags_and_name", lambda: ({"avx2", "fma"}, "a CPU"))
+    assert mnist_table.resolve_precision("auto") == "fp32"
+    assert mnist_table.resolve_precision("bf16") == "bf16" and mnist_table.resolve_precision("fp32") == "fp32"
+    assert "a CPU" in mnist_table.machine_text()
+
+
+def test_image_models_are_scored_with_their_own_exact_log_prob(mnist_table):
+    """The benchmark's NLL for the convolutional models (channels-last input, float32 sum) is the
+    model's own -log_prob in evaluation, whatever precision training would use."""
+    import torch
+    from course_lib.models.gated_pixelcnn import GatedPixelCNN
+
+    torch.manual_seed(0)
+    model = GatedPixelCNN(1, hidden_channels=8, num_layers=2, kernel_size=3, num_values=2, image_size=28).eval()
+    x = (torch.rand(3, 784) < 0.3).float()
+    for precision in ("fp32", "bf16"):
+        got = mnist_table.nll_fn_for("gated", precision)(model, mnist_table.as_model_input("gated", x))
+        want = -model.log_prob(x.reshape(3, 1, 28, 28).long())
+        assert torch.allclose(got, want, atol=1e-4), (precision, got, want)
+
+
+def test_ensemble_trains_one_mask_per_batch_and_is_tested_as_the_full_ensemble(mnist_table):
+    import torch
+    from course_lib.models.made import MADE
+
+    model = MADE(784, [20], num_masks=4, seed=0).eval()
+    x = (torch.rand(5, 784) < 0.3).float()
+    nll = mnist_table.nll_fn_for("made_ensemble")
+    seen = []
+    for _ in range(4):
+        nll(model, x)
+        seen.append(model.mask_index)
+    assert sorted(seen) == [0, 1, 2, 3]  # validation, too, cycles through every mask
+    assert torch.allclose(mnist_table.test_nll_fn_for("made_ensemble")(model, x), -model.ensemble_log_prob(x))

@@ -114,6 +114,34 @@ def test_pixelcnn_is_autoregressive_in_raster_order(layers, kernel):
         assert np.array_equal(seen, pixelcnn_receptive_field(layers, kernel, 5, 5, r, c))
 
 
+@pytest.mark.parametrize("layers,kernel,first", [(3, 3, 5), (2, 3, 7), (4, 3, None)])
+def test_residual_pixelcnn_is_autoregressive_with_the_predicted_field(layers, kernel, first):
+    """The paper's form (a large type-A first layer, then residual blocks): still autoregressive, and
+    it sees exactly what the plain stack of the same kernels would see, residual paths included."""
+    torch.manual_seed(layers)
+    model = PixelCNN(1, 8, layers, kernel, num_values=2, image_size=9, first_kernel_size=first, residual=True)
+    dep = _dep(model, 1, 9, 9)
+    result = check_autoregressive(dep, output_site=_output_sites(1, 2, 9, 9))
+    assert result.passed, result.message
+    for r, c in [(8, 8), (4, 4), (5, 1), (0, 3)]:
+        expected = pixelcnn_receptive_field(layers, kernel, 9, 9, r, c, first_kernel_size=first)
+        assert np.array_equal(dep[r * 9 + c].reshape(9, 9), expected), (r, c)
+    if first is not None:  # the larger first layer really reaches further than a k x k one would
+        assert (pixelcnn_receptive_field(layers, kernel, 9, 9, 8, 4, first_kernel_size=first)
+                & ~pixelcnn_receptive_field(layers, kernel, 9, 9, 8, 4)).any()
+
+
+def test_residual_colour_pixelcnn_follows_pixel_then_channel_order():
+    torch.manual_seed(0)
+    C, H, W = 3, 3, 3
+    model = PixelCNN(C, 12, 3, 3, num_values=2, color_channels=3, image_size=3, first_kernel_size=5, residual=True)
+    dep = _dep(model, C, H, W)
+    result = check_autoregressive(dep, ordering=image_ordering(C, H, W), output_site=_output_sites(C, 2, H, W))
+    assert result.passed, result.message
+    with pytest.raises(ValueError, match="divisible by color_channels"):
+        PixelCNN(C, 9, 3, 3, color_channels=3, residual=True)  # 4 channels inside cannot be split R, G, B
+
+
 def test_first_layer_of_type_b_breaks_the_property():
     """A planted bug: type B in the first layer lets each output see its own pixel."""
     torch.manual_seed(0)
@@ -146,8 +174,9 @@ def test_colour_pixelcnn_follows_pixel_then_channel_order():
 # ----------------------------------------------------------------------------- normalization
 
 
-def test_normalization_binary_3x3():
-    model = _sharpen(PixelCNN(1, 6, 2, 3, image_size=3))
+@pytest.mark.parametrize("options", [{}, dict(residual=True, first_kernel_size=5)])
+def test_normalization_binary_3x3(options):
+    model = _sharpen(PixelCNN(1, 6, 2, 3, image_size=3, **options))
     support = all_binary_vectors(9).reshape(-1, 1, 3, 3)
     result = check_normalization(model.log_prob, support)
     assert result.passed, result.message
@@ -176,8 +205,9 @@ def _exact_probs(model, H, W):
         return model.log_prob(support.reshape(-1, 1, H, W)).exp().numpy()
 
 
-def test_sampler_agrees_with_density_on_2x2():
-    model = _sharpen(PixelCNN(1, 6, 2, 3, image_size=2), seed=1)
+@pytest.mark.parametrize("options", [{}, dict(residual=True, first_kernel_size=5)])
+def test_sampler_agrees_with_density_on_2x2(options):
+    model = _sharpen(PixelCNN(1, 6, 2, 3, image_size=2, **options), seed=1)
     probs = _exact_probs(model, 2, 2)
     samples = model.sample(3000, generator=torch.Generator().manual_seed(0))
     assert samples.shape == (3000, 1, 2, 2) and samples.dtype == torch.long

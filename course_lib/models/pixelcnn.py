@@ -15,6 +15,8 @@ state dict), so it keeps holding after optimiser steps and after `load_state_dic
 
     model = PixelCNN(in_channels=1, hidden_channels=32, num_layers=5, kernel_size=3, num_values=2,
                      image_size=8)
+    deep = PixelCNN(1, hidden_channels=64, num_layers=7, kernel_size=5, first_kernel_size=7, residual=True,
+                    image_size=28)  # the paper's form: a 7 x 7 type-A layer, then residual blocks
     nll = -model.log_prob(x)        # x: int (B, H, W) or (B, C, H, W) with values 0..num_values-1
     samples = model.sample(16)      # (16, C, H, W) int64, drawn pixel by pixel (H * W * C passes)
 """
@@ -24,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["channel_groups", "centre_connectivity", "causal_mask", "MaskedConv2d", "PixelCNN",
+__all__ = ["channel_groups", "centre_connectivity", "causal_mask", "MaskedConv2d", "ResidualBlock", "PixelCNN",
            "image_ordering", "to_image_batch"]
 
 
@@ -99,9 +101,29 @@ def to_image_batch(x: torch.Tensor, channels: int) -> torch.Tensor:
     return x
 
 
+class ResidualBlock(nn.Module):
+    """x + [ReLU, 1 x 1 (2h -> h), ReLU, k x k type B (h -> h), ReLU, 1 x 1 (h -> 2h)](x): the residual
+    block of van den Oord et al. (2016a, Figure 5). The 1 x 1 layers are type B (they only mix channels
+    at the same pixel, within the colour groups), so the block sees what its k x k layer sees."""
+
+    def __init__(self, channels: int, kernel_size: int, color_channels: int = 1):
+        super().__init__()
+        G, inner = color_channels, channels // 2
+        self.body = nn.Sequential(nn.ReLU(), MaskedConv2d(channels, inner, 1, "B", G), nn.ReLU(),
+                                  MaskedConv2d(inner, inner, kernel_size, "B", G), nn.ReLU(),
+                                  MaskedConv2d(inner, channels, 1, "B", G))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
 class PixelCNN(nn.Module):
     """One type-A masked k x k convolution, num_layers - 1 type-B ones (ReLU between), then two
     1 x 1 type-B layers to num_values logits per channel. All layers keep the colour groups.
+
+    `first_kernel_size` gives the type-A layer its own (odd) size, 7 in the paper. With
+    `residual=True` the num_layers - 1 later layers are `ResidualBlock`s (hidden_channels wide, half
+    as wide inside) instead of plain convolutions: deeper networks then train faster and better.
 
     forward(x) takes the image as numbers (int or float, values 0..num_values-1), (B, C, H, W) or
     (B, H, W), and returns logits (B, C, num_values, H, W); logits at (c, i, j) depend only on
@@ -109,7 +131,8 @@ class PixelCNN(nn.Module):
     """
 
     def __init__(self, in_channels: int = 1, hidden_channels: int = 32, num_layers: int = 5, kernel_size: int = 3,
-                 num_values: int = 2, color_channels: int = 1, image_size: int | tuple[int, int] = 8):
+                 num_values: int = 2, color_channels: int = 1, image_size: int | tuple[int, int] = 8,
+                 first_kernel_size: int | None = None, residual: bool = False):
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"num_layers must be at least 1, got {num_layers}")
@@ -119,10 +142,18 @@ class PixelCNN(nn.Module):
         if hidden_channels % G:
             raise ValueError(f"hidden_channels ({hidden_channels}) must be divisible by color_channels ({G})")
         self.in_channels, self.hidden_channels, self.num_layers = in_channels, hidden_channels, num_layers
+        if residual and (hidden_channels // 2) % G:
+            raise ValueError(f"residual blocks are hidden_channels // 2 = {hidden_channels // 2} wide inside, which "
+                             f"must be divisible by color_channels ({G})")
         self.kernel_size, self.num_values, self.color_channels = kernel_size, num_values, color_channels
+        self.first_kernel_size, self.residual = first_kernel_size or kernel_size, residual
         self.image_size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
-        convs = [MaskedConv2d(in_channels, hidden_channels, kernel_size, "A", G)]
-        convs += [MaskedConv2d(hidden_channels, hidden_channels, kernel_size, "B", G) for _ in range(num_layers - 1)]
+        convs = [MaskedConv2d(in_channels, hidden_channels, self.first_kernel_size, "A", G)]
+        if residual:
+            convs += [ResidualBlock(hidden_channels, kernel_size, G) for _ in range(num_layers - 1)]
+        else:
+            convs += [MaskedConv2d(hidden_channels, hidden_channels, kernel_size, "B", G)
+                      for _ in range(num_layers - 1)]
         self.convs = nn.ModuleList(convs)
         self.head = nn.Sequential(nn.ReLU(), MaskedConv2d(hidden_channels, hidden_channels, 1, "B", G), nn.ReLU(),
                                   MaskedConv2d(hidden_channels, in_channels * num_values, 1, "B", G))
@@ -136,7 +167,8 @@ class PixelCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.scale(x)
         for i, conv in enumerate(self.convs):
-            h = conv(h if i == 0 else F.relu(h))
+            # residual blocks start with their own ReLU; plain layers get one in between
+            h = conv(h if i == 0 or self.residual else F.relu(h))
         logits = self.head(h)
         B, _, H, W = logits.shape
         return logits.reshape(B, self.in_channels, self.num_values, H, W)
