@@ -114,12 +114,19 @@ def test_ensemble_trains_one_mask_per_batch_and_is_tested_as_the_full_ensemble(m
     import torch
     from course_lib.models.made import MADE
 
-    model = MADE(784, [20], num_masks=4, seed=0).eval()
-    x = (torch.rand(5, 784) < 0.3).float()
+    model = MADE(784, [20], num_masks=4, seed=0)
+    x = (torch.rand(6, 784) < 0.3).float()
     nll = mnist_table.nll_fn_for("made_ensemble")
     seen = []
-    for _ in range(4):
+    for _ in range(4):  # training: the next mask set for every minibatch
         nll(model, x)
         seen.append(model.mask_index)
-    assert sorted(seen) == [0, 1, 2, 3]  # validation, too, cycles through every mask
+    assert sorted(seen) == [0, 1, 2, 3]
+    model.eval()  # validation: example i under mask i mod 4, the same whatever mask training left behind
+    first = nll(model, x)
+    model.set_mask(2)
+    assert torch.equal(nll(model, x), first)
+    for i in range(6):
+        model.set_mask(i % 4)
+        assert torch.allclose(first[i], -model.log_prob(x[i:i + 1])[0])
     assert torch.allclose(mnist_table.test_nll_fn_for("made_ensemble")(model, x), -model.ensemble_log_prob(x))
