@@ -60,9 +60,12 @@ MODELS = {
     "made": ("MADE (1 hidden layer of 2000, 1 mask, random order)",
              lambda: MADE(784, [2000], ordering=MADE_ORDER, num_masks=1, seed=0),
              dict(lr=2e-3, batch_size=100, patience=5, lr_schedule="cosine", decoupled_weight_decay=0.1)),
-    # Connectivity-agnostic training (Germain et al. 2015): the next mask set for every minibatch.
-    "made_ensemble": ("MADE (1 hidden layer of 2000, 32 connectivity masks, ensemble)",
-                      lambda: MADE(784, [2000], ordering=MADE_ORDER, num_masks=32, seed=0),
+    # Connectivity-agnostic training (Germain et al. 2015): the next mask set for every minibatch. The
+    # direct input-output connections (the same for every mask set, since the ordering is fixed) took a
+    # 5-minute trial's ensemble from 97.2 to 92.4 nats on validation: without them every mask set's
+    # hidden layer must carry all of the signal through ever-changing connections.
+    "made_ensemble": ("MADE (1 hidden layer of 2000, direct connections, 32 connectivity masks, ensemble)",
+                      lambda: MADE(784, [2000], ordering=MADE_ORDER, num_masks=32, seed=0, direct_connections=True),
                       dict(lr=2e-3, batch_size=100, patience=20, lr_schedule="cosine", decoupled_weight_decay=0.1)),
     "pixelcnn": ("PixelCNN (7x7 type A, then 6 residual blocks of 64 channels with 5x5 inside)",
                  lambda: PixelCNN(1, hidden_channels=64, num_layers=7, kernel_size=5, num_values=2, image_size=28,

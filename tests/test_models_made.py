@@ -137,6 +137,24 @@ def test_mask_conditioned_biases_differ_per_mask_and_keep_every_mask_autoregress
     assert not any("mask_bias" in k for k in plain.state_dict())  # off by default: the lectures' MADE
 
 
+def test_direct_connections_reach_every_earlier_input_and_nothing_else():
+    """The direct input-to-output path: with the hidden layer silenced, output d depends on exactly
+    the inputs before it in the ordering, for every mask set; and the density stays normalized."""
+    torch.manual_seed(0)
+    D = 7
+    order = make_ordering("random", D, seed=4)
+    m = MADE(D, [16], ordering=order, num_masks=2, seed=0, direct_connections=True)
+    for i in range(2):
+        m.set_mask(i)
+        assert check_autoregressive(_dep(m, D), order)
+        assert check_normalization(m.log_prob, all_binary_vectors(D), atol=1e-5)
+    with torch.no_grad():
+        m.layers[-1].weight.zero_()  # only the direct path is left
+    dep = _dep(m, D)
+    position = input_degrees_from_ordering(order)
+    assert np.array_equal(dep, position[:, None] > position[None, :])
+
+
 def test_masks_survive_an_optimiser_step_and_load_state_dict():
     D = 7
     order = make_ordering("random", D, seed=2)

@@ -17,6 +17,9 @@ switches to the next set of degrees (new hidden degrees, and a new ordering with
 With `mask_conditioning=True` every layer also adds a learned bias of the mask set in use (one
 vector per mask set), so the one network can tell its mask sets apart, as Germain et al.'s
 conditioning on the mask does; it depends on no input, so the autoregressive property is kept.
+With `direct_connections=True` the output layer also gets a masked linear path straight from the
+inputs (output d from every input earlier in the ordering: an FVSBN inside the MADE), the
+`direct_input_connect="Output"` option of Germain et al.'s code.
 
     model = MADE(64, [256], num_masks=1)
     nll = -model.log_prob(x)                 # (B,) nats per example
@@ -140,7 +143,7 @@ class MADE(nn.Module):
 
     def __init__(self, num_inputs: int, hidden_sizes: Sequence[int], ordering: Sequence[int] | None = None,
                  num_masks: int = 1, seed: int = 0, order_agnostic: bool = False, degree_rule: str = "random",
-                 mask_conditioning: bool = False):
+                 mask_conditioning: bool = False, direct_connections: bool = False):
         super().__init__()
         if num_inputs < 1 or num_masks < 1:
             raise ValueError("num_inputs and num_masks must be positive")
@@ -150,6 +153,9 @@ class MADE(nn.Module):
         sizes = [num_inputs] + self.hidden_sizes + [num_inputs]
         self.layers = nn.ModuleList(MaskedLinear(a, b, num_masks, mask_conditioning)
                                     for a, b in zip(sizes[:-1], sizes[1:]))
+        self.direct = MaskedLinear(num_inputs, num_inputs, num_masks) if direct_connections else None
+        if self.direct is not None:
+            nn.init.zeros_(self.direct.bias).requires_grad_(False)  # the output layer has a bias already
         base = np.arange(num_inputs) if ordering is None else np.asarray(ordering)
         rng = np.random.default_rng(seed)
         in_degrees, hid_degrees = [], []
@@ -159,6 +165,9 @@ class MADE(nn.Module):
             d_hid = hidden_degrees(num_inputs, self.hidden_sizes, rng, rule=degree_rule)
             for layer, mask in zip(self.layers, made_masks(d_in, d_hid)):
                 layer.mask_bank[i] = mask
+            if self.direct is not None:  # output d sees input j iff j comes strictly earlier in the ordering
+                d = torch.as_tensor(d_in)
+                self.direct.mask_bank[i] = (d[:, None] > d[None, :]).float()
             in_degrees.append(d_in)
             hid_degrees.append(d_hid)
         # Degrees are buffers too, so that a loaded state dict brings its own degrees with it.
@@ -176,8 +185,11 @@ class MADE(nn.Module):
         """Use mask set `index` (0..num_masks-1) from now on."""
         if not 0 <= index < self.num_masks:
             raise IndexError(f"mask index {index} out of range 0..{self.num_masks - 1}")
-        for layer in self.layers:
+        for layer in self._masked_layers():
             layer.mask_index.fill_(index)
+
+    def _masked_layers(self) -> list[MaskedLinear]:
+        return list(self.layers) + ([self.direct] if self.direct is not None else [])
 
     def next_mask(self) -> int:
         """Switch to the next mask set (cyclically), as order-/connectivity-agnostic training does
@@ -211,10 +223,11 @@ class MADE(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[1] != self.num_inputs:
             raise ValueError(f"expected x of shape (B, {self.num_inputs}), got {tuple(x.shape)}")
-        h = x.to(self.layers[0].weight.dtype)
+        x = h = x.to(self.layers[0].weight.dtype)
         for layer in self.layers[:-1]:
             h = F.relu(layer(h))
-        return self.layers[-1](h)
+        logits = self.layers[-1](h)
+        return logits if self.direct is None else logits + self.direct(x)
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log p(x) in nats under the mask in use, shape (B,)."""
