@@ -74,6 +74,7 @@ def test_a_short_run_on_tiny_data_records_a_normalised_result(mnist_table, tmp_p
     assert rows["gated"]["precision"] == "bf16" and rows["made"]["precision"] == "fp32"  # bf16 only for convolutions
     text = out.read_text()
     assert "| MADE (1 hidden layer of 2000" in text and "bf16 autocast; 1 thread |" in text
+    assert rows["made"]["epochs"] <= 26 and "cosine over 26 epochs; batch 100; 1 thread |" in text  # MADE's fixed epochs
 
 
 def test_recorded_results_were_trained_with_the_settings_in_the_script(mnist_table):
