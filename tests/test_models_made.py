@@ -116,27 +116,6 @@ def test_next_mask_cycles_and_changes_connectivity():
         assert check_autoregressive(_dep(m, 6), m.ordering)
 
 
-def test_mask_conditioned_biases_differ_per_mask_and_keep_every_mask_autoregressive_and_normalized():
-    """Conditioning on the mask: a bias vector per mask set. Once trained (here: set at random) the masks
-    get different biases, and every mask and the ensemble stay valid densities."""
-    D = 8
-    m = MADE(D, [20], num_masks=3, seed=0, mask_conditioning=True)
-    with torch.no_grad():
-        for layer in m.layers:
-            layer.mask_bias.normal_(generator=torch.Generator().manual_seed(1))
-    biases = []
-    support = all_binary_vectors(D)
-    for i in range(3):
-        m.set_mask(i)
-        biases.append(m(torch.zeros(1, D)))  # with x = 0 only the biases reach the output
-        assert check_autoregressive(_dep(m, D), m.ordering)
-        assert check_normalization(m.log_prob, support, atol=1e-5)
-    assert not torch.allclose(biases[0], biases[1])
-    assert check_normalization(lambda x: m.ensemble_log_prob(x), support, atol=1e-5)
-    plain = MADE(D, [20], num_masks=3, seed=0)
-    assert not any("mask_bias" in k for k in plain.state_dict())  # off by default: the lectures' MADE
-
-
 def test_direct_connections_reach_every_earlier_input_and_nothing_else():
     """The direct input-to-output path: with the hidden layer silenced, output d depends on exactly
     the inputs before it in the ordering, for every mask set; and the density stays normalized."""

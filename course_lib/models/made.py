@@ -14,9 +14,6 @@ steps and after `load_state_dict`.
 Several masks (`num_masks > 1`) give order- and connectivity-agnostic training: `next_mask()`
 switches to the next set of degrees (new hidden degrees, and a new ordering with
 `order_agnostic=True`); at test time `ensemble_log_prob` averages the probabilities of the masks.
-With `mask_conditioning=True` every layer also adds a learned bias of the mask set in use (one
-vector per mask set), so the one network can tell its mask sets apart, as Germain et al.'s
-conditioning on the mask does; it depends on no input, so the autoregressive property is kept.
 With `direct_connections=True` the output layer also gets a masked linear path straight from the
 inputs (output d from every input earlier in the ordering: an FVSBN inside the MADE), the
 `direct_input_connect="Output"` option of Germain et al.'s code.
@@ -115,21 +112,17 @@ class MaskedLinear(nn.Linear):
     the mask is part of the state dict and cannot be undone by an optimiser step.
     """
 
-    def __init__(self, in_features: int, out_features: int, num_masks: int = 1, mask_conditioning: bool = False):
+    def __init__(self, in_features: int, out_features: int, num_masks: int = 1):
         super().__init__(in_features, out_features)
         self.register_buffer("mask_bank", torch.ones(num_masks, out_features, in_features))
         self.register_buffer("mask_index", torch.zeros((), dtype=torch.long))
-        # One extra bias vector per mask set; zero at first, so the layer starts as a plain one. (Germain et
-        # al. use sum_j U[k, j] M[k, j]; with Adam that sum of ~1000 equal steps made training diverge.)
-        self.mask_bias = nn.Parameter(torch.zeros(num_masks, out_features)) if mask_conditioning else None
 
     @property
     def mask(self) -> torch.Tensor:
         return self.mask_bank[int(self.mask_index)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        bias = self.bias if self.mask_bias is None else self.bias + self.mask_bias[int(self.mask_index)]
-        return F.linear(x, self.weight * self.mask, bias)
+        return F.linear(x, self.weight * self.mask, self.bias)
 
 
 class MADE(nn.Module):
@@ -138,12 +131,12 @@ class MADE(nn.Module):
     `ordering` lists input indices in generation order (natural when None). `num_masks` sets of
     degrees are drawn once from `seed`; set 0 uses `ordering`, the others also draw a random ordering
     when `order_agnostic` is true. `degree_rule` is "random" (the paper) or "cyclic" (every degree
-    present, deterministic). `mask_conditioning` adds the mask-dependent biases (module docstring).
+    present, deterministic). `direct_connections` adds the direct input-to-output path (module docstring).
     """
 
     def __init__(self, num_inputs: int, hidden_sizes: Sequence[int], ordering: Sequence[int] | None = None,
                  num_masks: int = 1, seed: int = 0, order_agnostic: bool = False, degree_rule: str = "random",
-                 mask_conditioning: bool = False, direct_connections: bool = False):
+                 direct_connections: bool = False):
         super().__init__()
         if num_inputs < 1 or num_masks < 1:
             raise ValueError("num_inputs and num_masks must be positive")
@@ -151,8 +144,7 @@ class MADE(nn.Module):
         self.hidden_sizes = list(hidden_sizes)
         self.num_masks = num_masks
         sizes = [num_inputs] + self.hidden_sizes + [num_inputs]
-        self.layers = nn.ModuleList(MaskedLinear(a, b, num_masks, mask_conditioning)
-                                    for a, b in zip(sizes[:-1], sizes[1:]))
+        self.layers = nn.ModuleList(MaskedLinear(a, b, num_masks) for a, b in zip(sizes[:-1], sizes[1:]))
         self.direct = MaskedLinear(num_inputs, num_inputs, num_masks) if direct_connections else None
         if self.direct is not None:
             nn.init.zeros_(self.direct.bias).requires_grad_(False)  # the output layer has a bias already
