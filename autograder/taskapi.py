@@ -82,7 +82,11 @@ class Task:
             if not key.isidentifier():
                 raise ValueError(f"task {self.name}: constant name {key!r} is not an identifier")
             text = repr(value)
-            if ast.literal_eval(text) != value:
+            try:
+                same = ast.literal_eval(text) == value
+            except (ValueError, SyntaxError):
+                same = False
+            if not same:
                 raise ValueError(f"task {self.name}: constant {key} is not a plain literal")
             parts.append(f"{key} = {text}\n")
         for fn in (*self.helpers, self.probe):

@@ -138,11 +138,17 @@ def inv_probe(sample_inverse_cdf, inputs, record):
     record("short", lambda: sample_inverse_cdf(inputs["short"].copy(), inputs["u_high"].copy()))
     record("edges", lambda: sample_inverse_cdf(inputs["probs"].copy(), inputs["u_edges"].copy()))
     record("trailing", lambda: sample_inverse_cdf(inputs["trailing"].copy(), inputs["u_high"].copy()))
+    record("grid", lambda: sample_inverse_cdf(inputs["probs"].copy(), inputs["u"][:12].reshape(3, 4).copy()))
 
 
 def _inv_format(ctx):
     ctx.get("random", kinds=ARRAY, dtype="int64", shape=(5000,))
-    return True, "an int64 array with one index per u"
+    got = ctx.get("grid", kinds=ARRAY, dtype="int64")
+    if got.shape != (3, 4):
+        return False, f"u of shape (3, 4) gave indices of shape {got.shape}: return an array shaped like u"
+    if not np.array_equal(got, ctx.ref("grid")):
+        return False, "wrong indices for a 2-D array u: treat every entry of u alike"
+    return True, "int64 arrays shaped like u"
 
 
 def _inv_short(ctx):
@@ -197,7 +203,7 @@ TASKS = [
     ], constants={"BPD_CASES": BPD_CASES}),
     Task("sample_inverse_cdf", inv_inputs, inv_probe, [
         Check(INV_VALUES, 3, equal_to_reference("random", kinds=ARRAY, what="the sampled indices")),
-        Check("int64 array, one index per u", 1, _inv_format, requires=(INV_VALUES,)),
+        Check("int64 array shaped like u", 1, _inv_format, requires=(INV_VALUES,)),
         Check("u exactly on a cumulative sum (strict >)", 1,
               equal_to_reference("edges", kinds=ARRAY, what="the indices for u on the cumulative sums"),
               requires=(INV_VALUES,)),

@@ -226,7 +226,7 @@ def _mask_list(ctx, key):
     masks = []
     for i, k in enumerate(items):
         ref = ctx.ref(k)
-        got = ctx.get(k)
+        got = ctx.get(k, kinds=TENSOR)
         if got.shape != ref.shape:
             raise Fail(f"mask {i} has shape {got.shape}; it must be shaped like the nn.Linear weight "
                        "(out_features, in_features)")
@@ -238,8 +238,11 @@ def _mask_list(ctx, key):
 
 def _masks_shapes(ctx):
     for i in range(MASK_CASES):
+        for k in ctx.items(f"case{i}"):
+            if ctx.meta(k).get("dtype") not in ("float32", "float64", "float16"):
+                return False, f"masks of dtype {ctx.meta(k).get('dtype')}; return float tensors of 0/1"
         _mask_list(ctx, f"case{i}")
-    return True, "one mask per layer, each shaped like its nn.Linear weight"
+    return True, "one float mask per layer, each shaped like its nn.Linear weight"
 
 
 def _masks_hidden(ctx):
@@ -535,7 +538,7 @@ TASKS = [
     Task("made_masks", masks_inputs, masks_probe, [
         Check(MASK_HIDDEN, 2, _masks_hidden),
         Check(MASK_OUTPUT, 2, _masks_output),
-        Check("number and shapes of masks", 1, _masks_shapes, requires=(MASK_HIDDEN,)),
+        Check("number, shapes and dtype of masks", 1, _masks_shapes, requires=(MASK_HIDDEN,)),
         Check("degrees as lists or tensors", 1, _masks_types, requires=(MASK_HIDDEN, MASK_OUTPUT)),
     ], constants={"MASK_CASES": MASK_CASES}),
     Task("MADE", made_inputs, made_probe, [

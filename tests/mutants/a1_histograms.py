@@ -119,6 +119,12 @@ def sample_inverse_cdf(probs, u):
     cdf = np.cumsum(probs)
     return np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf) - 1).astype(np.int64)
 ''',
+        "flattens_u": '''
+def sample_inverse_cdf(probs, u):
+    probs = np.asarray(probs, dtype=np.float64)
+    idx = np.searchsorted(np.cumsum(probs), np.ravel(u), side="right")
+    return np.minimum(idx, np.flatnonzero(probs > 0)[-1]).astype(np.int64)
+''',
         "ignores_u_draws_its_own": '''
 def sample_inverse_cdf(probs, u):
     probs = np.asarray(probs) / np.sum(probs)

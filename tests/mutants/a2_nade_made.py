@@ -88,6 +88,17 @@ def nade_log_prob(x, W, V, b, c):
 ''',
     },
     "made_masks": {
+        "bool_masks": '''
+def made_masks(input_degrees, hidden_degrees):
+    d_in = torch.as_tensor(np.asarray(input_degrees))
+    prev, masks = d_in, []
+    for deg in hidden_degrees:
+        deg = torch.as_tensor(np.asarray(deg))
+        masks.append(deg[:, None] >= prev[None, :])          # bool, not float
+        prev = deg
+    masks.append(d_in[:, None] > prev[None, :])
+    return masks
+''',
         "output_not_strict": '''
 def made_masks(input_degrees, hidden_degrees):
     d_in = torch.as_tensor(np.asarray(input_degrees))
