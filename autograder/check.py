@@ -113,7 +113,7 @@ def run_check_command(name: str, course: Course, unsafe: bool = False, workers: 
                 ok, what = False, f"unknown task {task} in the mutant set"
             else:
                 ok = t.score < t.max_score
-                failed = [n for n, _, p, _ in t.checks if not p]
+                failed = [n for n, _, p, m in t.checks if not p and not m.startswith("not judged")]
                 what = (f"{t.score:g}/{t.max_score:g}, caught by: {', '.join(failed) or t.status}" if ok
                         else f"NOT caught: {t.score:g}/{t.max_score:g}")
             lines.append((f"mutant {mname}", task, ok, what))
