@@ -29,11 +29,13 @@ def _all_binary(d):
 
 def bernoulli_inputs(rng):
     return {"logits": rng.normal(size=(3, 4, 6)) * 25, "x": (rng.random((3, 4, 6)) < 0.5).astype(np.float64),
+            "moderate": rng.normal(size=(3, 4, 6)) * 2,
             "extreme": np.linspace(-100, 100, 33, dtype=np.float32)[None, :] + rng.normal(size=(1, 33)).astype(np.float32)}
 
 
 def bernoulli_probe(bernoulli_log_prob, inputs, record):
     logits, x = torch.from_numpy(inputs["logits"]), torch.from_numpy(inputs["x"])
+    record("moderate", lambda: bernoulli_log_prob(torch.from_numpy(inputs["moderate"]), x))
     record("random", lambda: bernoulli_log_prob(logits, x))
     extreme = torch.from_numpy(inputs["extreme"])
     record("extreme_x0", lambda: bernoulli_log_prob(extreme, torch.zeros_like(extreme)))
@@ -41,20 +43,36 @@ def bernoulli_probe(bernoulli_log_prob, inputs, record):
     record("half", lambda: bernoulli_log_prob(torch.zeros(2, 5), torch.ones(2, 5)))
 
 
+def _bernoulli_reference(l, x):
+    return (x * -np.logaddexp(0, -l) + (1 - x) * -np.logaddexp(0, l)).sum(-1)
+
+
+def _bernoulli_large(ctx):
+    got = ctx.get("random", kinds=TENSOR, shape=(3, 4)).astype(np.float64)
+    ref = _bernoulli_reference(ctx.inputs["logits"], ctx.inputs["x"])
+    if not np.isfinite(got).all():
+        return False, ("-inf or NaN for large |logits| (float64): log(1 - sigmoid(l)) underflows when sigmoid(l) "
+                       "rounds to 1; use a numerically stable log-sigmoid")
+    if not np.allclose(got, ref, rtol=1e-6, atol=1e-6):
+        return False, ("right for moderate logits, wrong for large |logits| (float64): do not clamp probabilities "
+                       "with an epsilon; use a numerically stable log-sigmoid")
+    return True, "log-likelihoods correct for large |logits| (float64)"
+
+
 def _bernoulli_values(ctx):
-    """Values for random logits; a wrong answer is told the likeliest cause (a mean, a sign, swapped terms)."""
-    got = ctx.get("random", kinds=TENSOR)
+    """Values for moderate logits; a wrong answer is told the likeliest cause (a mean, a sign, swapped terms)."""
+    got = ctx.get("moderate", kinds=TENSOR)
     if got.shape == (3, 4, 6):
         raise Fail("returned one value per element: sum the log-likelihoods over the last dimension")
     if got.shape != (3, 4):
         raise Fail(f"inputs of shape (3, 4, 6) gave shape {got.shape}; sum over the last dimension only, keeping (3, 4)")
     got = got.astype(np.float64)
-    l, x = ctx.inputs["logits"], ctx.inputs["x"]
+    l, x = ctx.inputs["moderate"], ctx.inputs["x"]
     logsig, logsig_neg = -np.logaddexp(0, -l), -np.logaddexp(0, l)
-    ref = (x * logsig + (1 - x) * logsig_neg).sum(-1)
+    ref = _bernoulli_reference(l, x)
     close = lambda a, b: np.allclose(a, b, rtol=1e-6, atol=1e-6)
     if close(got, ref):
-        return True, "log-likelihoods correct for random logits, summed over the last dimension"
+        return True, "log-likelihoods correct for moderate logits, summed over the last dimension"
     causes = [(close(got, ref / 6), "the values are averages over the last dimension: the log-likelihood of a "
                                     "vector is the sum over its elements"),
               (close(got, -ref), "the sign is flipped: return log-probabilities (at most 0), not their negatives"),
@@ -63,7 +81,7 @@ def _bernoulli_values(ctx):
     for found, why in causes:
         if found:
             return False, why
-    return False, ("wrong log-likelihoods for random logits (float64): x log sigmoid(l) + (1 - x) log sigmoid(-l), "
+    return False, ("wrong log-likelihoods for moderate logits (float64): x log sigmoid(l) + (1 - x) log sigmoid(-l), "
                    "summed over the last dimension")
 
 
@@ -171,6 +189,10 @@ def _nade_values(ctx):
         got = ctx.get(f"case{i}", kinds=TENSOR, shape=(9,))
         if not np.allclose(got.astype(np.float64), ctx.ref(f"case{i}"), atol=1e-6, rtol=1e-6):
             wrong.append(f"D={d}, H={h}")
+    if wrong and wrong[0] == f"D={NADE_CASES[0][0]}, H={NADE_CASES[0][1]}":
+        return False, ("log-likelihoods are wrong already for D = 1: there h_0 = sigmoid(c) must see no input "
+                       "(not x_0 itself: compute step d's conditional before adding W[:, d] x_d), and "
+                       "p(x_0 = 1) = sigmoid(b_0 + V_0 . h_0)")
     if wrong:
         return False, (f"log-likelihoods differ from the definition for {', '.join(wrong)}; check that h_d "
                        "uses x_<d only (compute step d's conditional before adding W[:, d] x_d)")
@@ -515,7 +537,7 @@ def _sampler_generator(ctx):
 
 # ---------------------------------------------------------------- the tasks
 
-BERN_VALUES = "values for random logits (float64)"
+BERN_VALUES = "values for moderate logits (float64)"
 NADE_VALUES = "values against the definition"
 MASK_HIDDEN, MASK_OUTPUT = "hidden masks (>=)", "output mask (strict >)"
 MADE_DEPENDS, MADE_AR = "outputs depend on earlier inputs", "autoregressive at initialization"
@@ -523,7 +545,8 @@ SAMPLER_FOLLOWS = "agrees with the model for random orderings"
 
 TASKS = [
     Task("bernoulli_log_prob", bernoulli_inputs, bernoulli_probe, [
-        Check(BERN_VALUES, 3, _bernoulli_values),
+        Check(BERN_VALUES, 2, _bernoulli_values),
+        Check("values for large |logits| (float64)", 1, _bernoulli_large, requires=(BERN_VALUES,)),
         Check("stable for |logits| up to 100", 2, _extremes, requires=(BERN_VALUES,)),
         Check("logit 0 means probability 1/2", 1,
               close_to_reference("half", kinds=TENSOR, rtol=1e-5, atol=1e-5, what="log-likelihoods at logit 0"),
