@@ -24,6 +24,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is a folder of scripts, not a package
+from machine import cpu_flags_and_name, describe_machine  # noqa: E402
+
 from course_lib.data.mnist import load_binarized_mnist
 from course_lib.models.gated_pixelcnn import GatedPixelCNN
 from course_lib.models.made import MADE, MADEWithDirectConnections
@@ -78,22 +81,6 @@ MODELS = {
 
 
 IMAGE_MODELS = ("pixelcnn", "gated")  # convolutional: images (N, 1, 28, 28), channels-last memory
-
-
-def cpu_flags_and_name() -> tuple[set[str], str]:
-    """The CPU's feature flags and model name from /proc/cpuinfo (empty and platform's name elsewhere)."""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set(), platform.processor() or "unknown CPU"
-    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
-    return set(fields.get("flags", "").split()), fields.get("model name", platform.processor() or "unknown CPU")
-
-
-def machine_text() -> str:
-    """e.g. 'x86_64 2 cores (Intel(R) Xeon(R) Processor)', recorded with every run."""
-    return f"{platform.machine()} {os.cpu_count()} cores ({cpu_flags_and_name()[1]})"
 
 
 def resolve_precision(choice: str) -> str:
@@ -183,7 +170,7 @@ def run(name: str, data: dict, minutes: float, threads: int, precision: str = "f
                 val=round(history.best_val_nll, 3), val_curve=[round(v, 3) for v in history.val_nll],
                 train_curve=[round(v, 3) for v in history.train_nll], precision=precision,
                 date=dt.date.today().isoformat(), threads=threads, budget_min=minutes,
-                machine=machine_text(), torch=torch.__version__)
+                machine=describe_machine(software=False), torch=torch.__version__)
 
 
 def threads_text(n: int) -> str:
