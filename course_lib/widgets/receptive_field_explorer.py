@@ -133,10 +133,6 @@ def draw_receptive_field_explorer(state: dict):
     return fig
 
 
-def _png(fig) -> bytes:
-    return figure_png(fig)
-
-
 def receptive_field_explorer(architecture: str = "pixelcnn", num_layers: int = 3, kernel_size: int = 3,
                              row: int = 8, col: int = 8, size: int = 16, seed: int = 0):
     """The ipywidgets UI: architecture and kernel dropdowns, depth, row and column sliders.
@@ -159,7 +155,7 @@ def receptive_field_explorer(architecture: str = "pixelcnn", num_layers: int = 3
 
     def redraw(_change=None):
         state = receptive_field_state(arch.value, depth.value, kernel.value, row_s.value, col_s.value, size, seed)
-        png = _png(draw_receptive_field_explorer(state))
+        png = figure_png(draw_receptive_field_explorer(state))
         output.outputs = ()
         output.append_display_data(Image(data=png, format="png"))
         ui.png, ui.state = png, state
