@@ -1,5 +1,6 @@
 # The course's commands. Set-up is idempotent: the virtual environment is (re)installed only when
-# pyproject.toml or requirements.txt changed since the last install.
+# pyproject.toml or requirements.txt changed since the last install, and the JupyterLab set-up
+# (settings, the course's kernel) is redone after an install or when its files changed.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -7,23 +8,29 @@ PINS_HASH := $(shell cat pyproject.toml requirements.txt | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(PINS_HASH)
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST_WORKERS ?= 2
+LAB_ARGS ?=
+LAB_STAMP := $(VENV)/.lab-setup
 # nbgrader runs helper programs (alembic, jupyter) by name: the environment's bin comes first.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup lab test test-browser html bench bench-timing bench-wavenet bench-mnist clean
+.PHONY: setup lab test test-browser html bench bench-timing bench-wavenet bench-mnist bench-sharing clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(LAB_STAMP)
 
 $(STAMP): pyproject.toml requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
 	$(PY) -m pip install --disable-pip-version-check -q -e ".[dev]"
-	$(PY) -m course_lib.setup_lab
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-lab: setup  ## open the course in JupyterLab
-	$(VENV)/bin/jupyter lab --notebook-dir=. $(ROOT_FLAG)
+# pip (re)installs ipykernel's own kernel.json, so the course's kernel goes in after every install.
+$(LAB_STAMP): $(STAMP) scripts/setup_lab.py course_lib/kernel.py
+	$(PY) scripts/setup_lab.py
+	@touch $@
+
+lab: setup  ## open the course in JupyterLab; options after LAB_ARGS, e.g. make lab LAB_ARGS="--no-browser --port=8888"
+	$(VENV)/bin/jupyter lab --notebook-dir=. $(ROOT_FLAG) $(LAB_ARGS)
 
 test: setup  ## the whole test suite, notebooks included
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup tests
@@ -35,13 +42,16 @@ html: setup  ## execute the lectures and render them with figures into _build/ht
 	$(VENV)/bin/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=600 \
 		--output-dir _build/html lectures/*.ipynb
 
-bench: bench-timing bench-wavenet bench-mnist  ## all benchmarks, about 3 hours on 2 cores (not part of make test)
+bench: bench-timing bench-wavenet bench-mnist bench-sharing  ## all benchmarks, about 3 hours on 2 cores (not part of make test)
 
 bench-timing: setup  ## every notebook, the test suite and a fresh set-up, timed (about 40 min)
 	$(PY) bench/course_timing.py
 
 bench-wavenet: setup  ## WaveNet naive against cached generation (about a minute)
 	$(PY) bench/wavenet_generation.py
+
+bench-sharing: setup  ## one lecture alone against two at once, and notebook tests beside browser tests, per thread policy (about 30 min)
+	$(PY) bench/sharing.py
 
 bench-mnist: setup  ## binarized-MNIST NLL table against the papers (up to 30 min per model)
 	$(PY) bench/mnist_table.py

@@ -1,9 +1,10 @@
 """`make student-bundle`: dist/student-course.zip with what students get and nothing instructors keep.
 
 Included: lectures/, assignments/ (student versions), course_lib/, environment.yml, requirements.txt,
-pyproject.toml, Makefile, STYLE.md, and a student README. Left out: solutions/, autograder/ (task
-definitions, hidden inputs), tests/ (mutants, fixtures), bench/, the gradebook, grading output,
-nbgrader_config.py. `solution_leaks()` checks that no solution cell's code appears in the bundle.
+pyproject.toml, Makefile, STYLE.md, scripts/setup_lab.py (run by `make setup`), and a student README.
+Left out: solutions/, autograder/ (task definitions, hidden inputs), tests/ (mutants, fixtures),
+bench/, the gradebook, grading output, nbgrader_config.py. `solution_leaks()` checks that no solution
+cell's code appears in the bundle.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 INCLUDE_DIRS = ["lectures", "assignments", "course_lib"]
-INCLUDE_FILES = ["environment.yml", "requirements.txt", "pyproject.toml", "Makefile", "STYLE.md"]
+INCLUDE_FILES = ["environment.yml", "requirements.txt", "pyproject.toml", "Makefile", "STYLE.md", "scripts/setup_lab.py"]
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
 
 STUDENT_README = """# Deep autoregressive generative models: student edition

@@ -94,13 +94,13 @@ def time_tests(workers: int) -> dict:
 
 def time_setup(keep: bool = False) -> dict:
     """A fresh set-up as `make setup` does it, in a temporary venv: venv, pip install -r
-    requirements.txt, pip install -e ".[dev]", python -m course_lib.setup_lab. Uses pip's cache as it is."""
+    requirements.txt, pip install -e ".[dev]", python scripts/setup_lab.py. Uses pip's cache as it is."""
     tmp = Path(tempfile.mkdtemp(prefix="course-setup-"))
     venv = tmp / "venv"
     py = venv / "bin" / "python"
     pip = [str(py), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     steps = [[sys.executable, "-m", "venv", str(venv)], pip + ["-r", "requirements.txt"], pip + ["-e", ".[dev]"],
-             [str(py), "-m", "course_lib.setup_lab"]]
+             [str(py), "scripts/setup_lab.py"]]
     start = time.perf_counter()
     status = "ok"
     for cmd in steps:

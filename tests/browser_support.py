@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,14 +64,19 @@ class LabServer:
         return f"http://127.0.0.1:{self.port}/{path}{sep}token={self.token}"
 
     def shutdown_kernels(self) -> None:
-        """Stop every running kernel, so one test's notebook does not slow down the next."""
+        """End every session and kernel, so one test's notebook neither slows down the next nor
+        leaves it a session whose kernel is gone."""
         import json
 
-        with urllib.request.urlopen(self.url("api/kernels"), timeout=10) as r:
-            kernels = json.load(r)
-        for kernel in kernels:
-            req = urllib.request.Request(self.url(f"api/kernels/{kernel['id']}"), method="DELETE")
-            urllib.request.urlopen(req, timeout=30).close()
+        for kind in ("sessions", "kernels"):  # deleting a session stops its kernel; then any left over
+            with urllib.request.urlopen(self.url(f"api/{kind}"), timeout=30) as r:
+                for item in json.load(r):
+                    req = urllib.request.Request(self.url(f"api/{kind}/{item['id']}"), method="DELETE")
+                    try:
+                        urllib.request.urlopen(req, timeout=60).close()
+                    except urllib.error.HTTPError as err:
+                        if err.code != 404:  # already gone with its session
+                            raise
 
     def stop(self) -> None:
         self.process.terminate()
@@ -91,8 +97,9 @@ def start_lab(root: Path, runtime: Path, timeout: float = 120.0) -> LabServer:
     (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     env = dict(venv_env(), JUPYTER_RUNTIME_DIR=str(runtime / "runtime"),
                JUPYTERLAB_WORKSPACES_DIR=str(runtime / "workspaces"),
-               JUPYTERLAB_SETTINGS_DIR=str(runtime / "settings"),
-               OMP_NUM_THREADS="1")  # like the notebook tests: two workers share two cores
+               JUPYTERLAB_SETTINGS_DIR=str(runtime / "settings"))
+    # Kernels start from the course's kernel spec (conftest.py puts it on JUPYTER_PATH), with the same
+    # thread policy as the notebook tests.
     env.pop("MPLBACKEND", None)  # the test suite sets Agg; kernels in the browser draw inline
     jupyter = Path(sys.executable).parent / "jupyter"
     cmd = [str(jupyter), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", f"--ServerApp.token={token}",

@@ -1,5 +1,11 @@
-"""Shared pytest settings: no GPU, quiet matplotlib, small thread pools on the 2-core machine."""
+"""Shared pytest settings: no GPU, quiet matplotlib, small thread pools on the 2-core machine, and the
+course's own kernel for every notebook the tests run (nbclient's and the browser tests' JupyterLab)."""
+import atexit
+import json
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
@@ -13,6 +19,17 @@ import torch  # noqa: E402
 torch.set_num_threads(1)  # the suite runs two workers on two cores
 
 import pytest  # noqa: E402
+
+from course_lib.kernel import kernel_spec  # noqa: E402
+
+# The course's `python3` kernel (course_lib.kernel's thread policy), first on Jupyter's search path, so
+# the notebook tests and the browser tests' kernels run as students' kernels do after `make setup`,
+# whether or not this environment has been set up. Kernels inherit the variable from this process.
+_KERNELS = Path(tempfile.mkdtemp(prefix="course-jupyter-path-"))
+atexit.register(shutil.rmtree, _KERNELS, ignore_errors=True)
+(_KERNELS / "kernels" / "python3").mkdir(parents=True)
+(_KERNELS / "kernels" / "python3" / "kernel.json").write_text(json.dumps(kernel_spec()))
+os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(_KERNELS), os.environ.get("JUPYTER_PATH")]))
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

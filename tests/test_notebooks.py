@@ -5,6 +5,10 @@ the CPU seconds the notebook's kernel uses (on an idle machine, about its wall t
 two), because wall time also counts whatever the other pytest worker runs on the same 2 cores: a
 browser test beside lecture 09 once stretched its 36 s to 156 s. Every cell still has the whole
 budget as a wall-clock limit, so a hang fails too. A failure names the notebook, the cell and the error.
+
+The kernels are the course's own (`course_lib.kernel`, installed by conftest.py as `make setup` does):
+passive OpenMP waiting and half the cores. The notebooks run in the same xdist group as the browser
+tests, one after another on one worker, so that no notebook trains beside a browser test's kernels.
 """
 import os
 import time
@@ -31,12 +35,12 @@ def test_there_are_notebooks():
 
 
 @pytest.mark.notebook
+@pytest.mark.xdist_group("jupyter")  # with tests/test_browser.py: never beside a browser test
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT)) for p in NOTEBOOKS])
 def test_notebook_runs_within_budget(path, tmp_path):
     nb = nbformat.read(path, as_version=4)
     budget = budget_of(nb)
-    env_note = {"MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
-    os.environ.update(env_note)
+    os.environ["MPLBACKEND"] = "Agg"
     nb.cells.append(nbformat.v4.new_code_cell(CPU_CELL))
     client = NotebookClient(nb, timeout=budget, kernel_name="python3", allow_errors=False,
                             resources={"metadata": {"path": str(path.parent)}})
