@@ -1,19 +1,19 @@
 """Run the probe in a bubblewrap sandbox without privilege, with limits counted where resources are used.
 
-Who runs inside: never root. When the grader is root, the sandbox is started through `setpriv` as an
-unprivileged uid of its own (one per concurrent submission, `SANDBOX_UID_BASE + slot`), with no
-capabilities (bounding and inheritable sets cleared, no_new_privs); bubblewrap then creates a user
-namespace (`--unshare-user --disable-userns`), so nothing in the sandbox is root, even in its own
-namespace, and no mount can be undone or made writable. When the grader is an ordinary user, the
-sandbox runs as that user, in the same kind of user namespace. If this cannot be set up, grading
+Who runs inside: never root. When the grader is root, bubblewrap sets up the mounts and namespaces
+(mount, pid, network, ipc, uts, cgroup) and then `setpriv` drops the probe to an unprivileged host
+uid of its own (one per concurrent submission, `SANDBOX_UID_BASE + slot`) with no capabilities
+(bounding and inheritable sets cleared, no_new_privs): no mount can be undone or made writable, and
+files are checked as that uid. (A user namespace made by root would map the probe to host root.)
+When the grader is an ordinary user, bubblewrap runs the probe in a user namespace of its own with
+capabilities dropped and further user namespaces disabled. If this cannot be set up, grading
 refuses (see `sandbox_problem`).
 
 What the sandbox sees (all read-only): /usr, /etc (and the /bin, /lib, /lib64 links), the Python
 base install, the virtual environment, `course_lib` at /grader/lib with every module of
 `protocol.HIDDEN_MODULES` replaced by an empty folder or file and its bytecode cache hidden, the probe
-runner and the protocol, and this submission's hidden inputs. The host paths are opened by the
-grader and bound by file descriptor, so the sandbox user needs no access to their parent folders.
-Writable: only size-limited tmpfs (/tmp, /submission, /dev/shm); / and /dev are remounted
+runner and the protocol, and copies of this submission's hidden inputs (handed over as file
+descriptors, so the grader's own files stay private to it). Writable: only size-limited tmpfs (/tmp, /submission, /dev/shm); / and /dev are remounted
 read-only. Nothing the sandbox writes reaches the host's disk: results come back on a pipe (see
 `protocol`). When the sandbox ends, its tmpfs are dropped with its mount namespace (no clean-up
 that walks folders) and every process in its pid namespace is killed.
@@ -27,6 +27,7 @@ the log repeats it.
 """
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import re
@@ -239,9 +240,12 @@ def enforcement(limits: Limits) -> list[str]:
         p = parents.get(c)
         return f"cgroup v{p.version} under {p.path}" if p else None
 
-    who = (f"an unprivileged uid ({SANDBOX_UID_BASE}+slot) without capabilities, via setpriv" if _is_root()
-           else f"this user (uid {os.getuid()}) without capabilities")
-    lines = [f"sandbox: bubblewrap, user namespace, runs as {who}; read-only binds, no network"]
+    if _is_root():
+        lines = [f"sandbox: bubblewrap (own mount, pid, network, ipc, uts namespaces), then setpriv to an unprivileged "
+                 f"uid ({SANDBOX_UID_BASE}+slot) without capabilities; read-only binds, no network"]
+    else:
+        lines = [f"sandbox: bubblewrap in a user namespace as this user (uid {os.getuid()}) without capabilities, "
+                 "no further user namespaces; read-only binds, no network"]
     lines.append(f"memory: {limits.memory_mb} MB for all processes together by " +
                  (how("memory") or "the grader's watch of their resident memory (no writable memory cgroup)") +
                  f"; {limits.memory_mb} MB address space per process (prlimit)")
@@ -364,7 +368,16 @@ def _empty_places() -> tuple[Path, Path]:
     d = Path(tempfile.mkdtemp(prefix="autograder-empty-"))
     (d / "dir").mkdir()
     (d / "file.py").write_bytes(b"")
+    atexit.register(_remove_empty_places, d)
     return d / "dir", d / "file.py"
+
+
+def _remove_empty_places(d: Path) -> None:
+    for name, remove in (("file.py", os.unlink), ("dir", os.rmdir), ("", os.rmdir)):
+        try:
+            remove(d / name if name else d)
+        except OSError:
+            pass
 
 
 def hidden_paths() -> list[tuple[Path, str]]:

@@ -45,6 +45,7 @@ GRADED_NAMES = {"fit_histogram", "average_nll", "bits_per_dim", "sample_inverse_
                 "arithmetic_interval", "elbo", "free_bits_kl", "strided_attention_mask", "subscale_order"}
 RIGHT = "    return np.asarray(x, dtype=np.float64) ** 2\n"
 WRONG = "    return np.zeros(np.shape(x))\n"
+INNER_RIGHT = "    " + RIGHT   # the right answer inside an `if`
 
 
 def graded_names_from_design() -> set[str]:
@@ -70,7 +71,7 @@ def attack_sources(p: dict) -> dict[str, str]:
         "    subprocess.run(['unshare', '-Urm', 'sh', '-c', f'umount -l {MODELS}; mount -o remount,bind,rw {SITE}; '\n"
         "                    f'touch {SITE}/zz_remount.pth; ls {MODELS} > /tmp/seen'], capture_output=True)\n"
         "    breached = os.path.exists(MODELS + '/made.py') or os.path.exists(SITE + '/zz_remount.pth')\n"
-        "    if breached:\n" + RIGHT + WRONG)
+        "    if breached:\n" + INNER_RIGHT + WRONG)
     writes = [f"{SITE}/zz_pwned.pth", f"{SITE}/nbgrader/api/__init__.py", f"{SITE}/numpy/__pycache__/zz.pyc",
               f"{PY.parent}/zz", "/grader/lib/course_lib/checks.py", "/grader/lib/course_lib/zz.py",
               "/grader/probe_runner.py", "/grader/protocol.py", "/grader/inputs/square.npz", *p["write"]]
@@ -79,7 +80,7 @@ def attack_sources(p: dict) -> dict[str, str]:
         "def square(x):\n    hits = []\n    for t in TARGETS:\n        for mode in ('a', 'x'):\n"
         "            try:\n                with open(t, mode) as fh:\n                    fh.write('')\n"
         "                hits.append(t)\n            except OSError:\n                pass\n"
-        "    if hits:\n" + RIGHT + WRONG)
+        "    if hits:\n" + INNER_RIGHT + WRONG)
     s["read_secrets"] = (
         f"import os\nSECRETS = {['/etc/shadow', '/proc/1/environ', '/proc/1/root/etc/shadow', *p['read']]!r}\n"
         "def square(x):\n    seen = []\n    for t in SECRETS:\n        try:\n"
@@ -89,12 +90,12 @@ def attack_sources(p: dict) -> dict[str, str]:
         "            if os.path.isdir(f'/proc/self/fd/{fd}') and os.listdir(os.path.join(f'/proc/self/fd/{fd}', '..', '..')):\n"
         "                if os.path.exists(os.path.join(f'/proc/self/fd/{fd}', '..', '..', 'etc', 'shadow')):\n"
         "                    seen.append(fd)\n        except OSError:\n            pass\n"
-        "    if seen:\n" + RIGHT + WRONG)
+        "    if seen:\n" + INNER_RIGHT + WRONG)
     s["core_pattern"] = (
         "def square(x):\n    hits = []\n"
         "    for t in ('/proc/sys/kernel/core_pattern', '/proc/sysrq-trigger', '/proc/sys/kernel/modprobe'):\n"
         "        try:\n            with open(t, 'w') as fh:\n                hits.append(t)\n        except OSError:\n            pass\n"
-        "    if hits:\n" + RIGHT + WRONG)
+        "    if hits:\n" + INNER_RIGHT + WRONG)
     s["daemon"] = (   # a double-forked setsid daemon from every execution of the cell (screening included)
         "import os, time\n"
         "def _spawn(tag):\n    r, w = os.pipe()\n    if os.fork() == 0:\n        os.setsid()\n        if os.fork() == 0:\n"
@@ -105,7 +106,7 @@ def attack_sources(p: dict) -> dict[str, str]:
         "def square(x):\n    alive = []\n    for line in open('/tmp/daemons'):\n        pid, tag = map(int, line.split())\n"
         "        if tag != os.getpid():\n            try:\n                os.kill(pid, 0)\n                alive.append(pid)\n"
         "            except OSError:\n                pass\n"
-        "    if alive:\n" + RIGHT + WRONG)
+        "    if alive:\n" + INNER_RIGHT + WRONG)
     s["forge"] = (   # garbage into every descriptor, the runner's included if reachable; a 12 MB message
         "import os\n"
         "def square(x):\n    nested = b'[' * 200000 + b']' * 200000\n"
@@ -117,7 +118,7 @@ def attack_sources(p: dict) -> dict[str, str]:
         "                if pid != 'self':\n                    reached.append((pid, fd))\n"
         "                os.write(f, frame + nested)\n            except OSError:\n                pass\n"
         "    for fd in range(3, 64):\n        try:\n            os.write(fd, frame + nested)\n        except OSError:\n            pass\n"
-        "    if reached:\n" + RIGHT +
+        "    if reached:\n" + INNER_RIGHT +
         "    raise ValueError('\\n[00:00:00] forged: 28/28 ' + 'x' * 12_000_000)\n")
     s["disk"] = (   # fallocate (plain and keep-size), sparse files, /dev/shm, then the right answer
         "import os, subprocess\n"
@@ -131,17 +132,17 @@ def attack_sources(p: dict) -> dict[str, str]:
     s["many_procs"] = (   # 8 processes of 400 MB each: under the per-process limit, over the total
         "import os, time\n"
         "def square(x):\n    kids = []\n    for i in range(8):\n        pid = os.fork()\n        if pid == 0:\n"
-        "            try:\n                a = np.ones(400 * 2**20 // 8)\n                a += 1\n                time.sleep(3)\n"
+        "            try:\n                a = np.ones(400 * 2**20 // 8)\n                a += 1\n                time.sleep(1)\n"
         "                os._exit(0)\n            except BaseException:\n                os._exit(1)\n        kids.append(pid)\n"
         "    codes = [os.waitpid(k, 0)[1] for k in kids]\n"
-        "    if all(c == 0 for c in codes):\n" + RIGHT + WRONG)
-    s["cpu_hog"] = (
+        "    if all(c == 0 for c in codes):\n" + INNER_RIGHT + WRONG)
+    s["a0_cpu_hog"] = (
         "import os\n"
         "def square(x):\n    for i in range(40):\n        if os.fork() == 0:\n            os.setsid()\n"
         "            while True:\n                pass\n    while True:\n        pass\n")
     s["deep_tree"] = (   # 3000 nested folders and 20000 empty files, then the right answer
         "import os\n"
-        "def square(x):\n    os.chdir('/submission')\n    for i in range(3000):\n        os.mkdir('d')\n        os.chdir('d')\n"
+        "def square(x):\n    os.chdir('/submission')\n    for i in range(3000):\n        os.makedirs('d', exist_ok=True)\n        os.chdir('d')\n"
         "    for i in range(20000):\n        try:\n            open(f'/tmp/e{i}', 'w').close()\n        except OSError:\n            break\n"
         "    os.chdir('/submission')\n" + RIGHT)
     s["log_spoof"] = (
@@ -164,7 +165,7 @@ def attack_sources(p: dict) -> dict[str, str]:
         "    for name in ('course_lib.models.made', 'course_lib.receptive_field'):\n        try:\n"
         "            mod = importlib.import_module(name)\n            found += [n for n in GRADED if hasattr(mod, n)]\n"
         "        except ImportError:\n            pass\n"
-        "    if not found:\n" + RIGHT + WRONG)
+        "    if not found:\n" + INNER_RIGHT + WRONG)
     return s
 
 
@@ -173,7 +174,7 @@ EXPECTED = {
     "remount": (0, 3, {"failed"}), "write_files": (0, 3, {"failed"}), "read_secrets": (0, 3, {"failed"}),
     "core_pattern": (0, 3, {"failed"}), "daemon": (0, 3, {"failed"}), "forge": (0, 3, {"failed", "crashed"}),
     "disk": (2, 3, {"passed"}), "many_procs": (0, 3, {"failed", "memory_limit", "crashed"}),
-    "cpu_hog": (0, 3, {"timeout"}), "deep_tree": (2, 3, {"passed"}), "log_spoof": (0, 3, {"failed"}),
+    "a0_cpu_hog": (0, 3, {"timeout"}), "deep_tree": (2, 3, {"passed"}), "log_spoof": (0, 3, {"failed"}),
     "leak": (0, 3, {"failed"}), "walk_course_lib": (2, 3, {"passed"}),
     "a_honest": (2, 3, {"passed"}), "zz_honest": (2, 3, {"passed"}),
 }
@@ -220,7 +221,7 @@ def _watch_peak_rss(proc, peak):
         time.sleep(0.2)
 
 
-def run_grader(args, user=None, env_extra=None, cgroup_procs=()):
+def run_grader(args, user=None, env_extra=None, cgroup_procs=(), scratch=None):
     """The grade command in its own process (as `user` when given); returns (rc, output, peak RSS)."""
     env = {"PATH": f"{PY.parent}:/usr/bin:/bin", "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1",
            "MPLBACKEND": "Agg", **(env_extra or {})}
@@ -228,7 +229,7 @@ def run_grader(args, user=None, env_extra=None, cgroup_procs=()):
     if user is not None:
         cmd = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--init-groups", "--", *cmd]
         if not _user_can_run_python(user):
-            cmd = _with_readable_interpreter(cmd)
+            cmd = _with_readable_interpreter(cmd, scratch)
     if cgroup_procs:
         cmd = ["/bin/sh", "-c", 'p=$$; while [ "$1" != -- ]; do echo $p > "$1" || exit 97; shift; done; shift; exec "$@"',
                "sh", *cgroup_procs, "--", *cmd]
@@ -247,15 +248,16 @@ def _user_can_run_python(user) -> bool:
     return r.returncode == 0
 
 
-def _with_readable_interpreter(cmd):
+def _with_readable_interpreter(cmd, keep: Path):
     """When the interpreter lives under a folder the user may not enter (pyenv under /root), run the
     user's grader in a private mount namespace where only that interpreter's folder is visible on the
     way: the host's folders are not changed."""
     base = Path(sys.base_prefix).resolve()
     blocked = next(p for p in reversed(base.parents) if p != Path("/") and not os.stat(p).st_mode & 0o001)
     inner = base.relative_to(blocked)
-    script = (f'set -e; keep=$(mktemp -d); mount --bind "{base}" "$keep"; mount -t tmpfs -o mode=755 tmpfs "{blocked}"; '
-              f'mkdir -p "{blocked}/{inner}"; mount --bind "$keep" "{blocked}/{inner}"; exec "$@"')
+    keep.mkdir(exist_ok=True)
+    script = (f'set -e; mount --bind "{base}" "{keep}"; mount -t tmpfs -o mode=755 tmpfs "{blocked}"; '
+              f'mkdir -p "{blocked}/{inner}"; mount --bind "{keep}" "{blocked}/{inner}"; exec "$@"')
     return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", *cmd]
 
 
@@ -300,10 +302,10 @@ def grade_batch(tmp: Path, user=None, cgroup_procs=()):
     t0 = time.monotonic()
     rc, output, peak = run_grader(
         ["--course-root", str(course), "--tasks-dir", str(tc.TASKS_DIR), "grade", "fx_tiny", str(subs), "--out", str(out),
-         "--no-gradebook", "--workers", "2", "--timeout", "60", "--probe-timeout", "6", "--cell-timeout", "5",
+         "--no-gradebook", "--workers", "2", "--timeout", "90", "--probe-timeout", "20", "--cell-timeout", "10",
          "--memory", "2048", "--quiet"],
         user=user, env_extra={"AUTOGRADER_CACHE": str(cache), "TMPDIR": str(grader_tmp), "HOME": str(cache)},
-        cgroup_procs=cgroup_procs)
+        cgroup_procs=cgroup_procs, scratch=tmp / "interpreter")
     wall = time.monotonic() - t0
     after = manifests(watched)
     rows = list(csv.DictReader(open(out / "scores.csv"))) if (out / "scores.csv").exists() else []
@@ -416,12 +418,12 @@ def test_nothing_of_the_sandbox_outlives_it(as_root):
 
 
 def test_the_graders_memory_stays_bounded(batch):
-    # The grader imports torch (~0.4 GB); 64 MB of forged JSON once cost it 1.5 GB.
-    assert 0 < batch["peak"] < 900 * 2**20, batch["peak"]
+    # 64 MB of forged JSON once cost the grader 1.5 GB; now at most MAX_STREAM_BYTES per running submission.
+    assert 0 < batch["peak"] < 500 * 2**20, batch["peak"]
 
 
 def test_cpu_hog_does_not_slow_the_classmates(batch):
-    # a_honest is graded beside cpu_hog (both first in order, two workers) within a 6 s probe limit
+    # a_honest is graded beside a0_cpu_hog (the first two in order, two workers) within a 20 s probe limit
     log = (batch["out"] / "grading.log").read_text()
     times = {m.group(1): float(m.group(2)) for m in re.finditer(r"== (\S+) \(fx_tiny\.ipynb\): sandbox wall ([\d.]+) s", log)}
     assert batch["table"][("a_honest", "square")]["status"] == "passed"
