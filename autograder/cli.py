@@ -150,7 +150,9 @@ def main(argv=None) -> int:
     g.add_argument("--timeout", type=float, default=300.0, help="wall-clock seconds per submission (default 300)")
     g.add_argument("--probe-timeout", type=float, default=60.0, help="seconds per task's probe (default 60)")
     g.add_argument("--cell-timeout", type=float, default=10.0, help="seconds to define one answer cell (default 10)")
-    g.add_argument("--memory", type=int, default=2048, help="address space per process in MB (default 2048)")
+    g.add_argument("--memory", type=int, default=2048,
+                   help="MB of memory for all processes of a submission together, and of address space per process "
+                        "(default 2048)")
     g.add_argument("--id-pattern", default=collect.DEFAULT_ID_PATTERN,
                    help="regex with a named group student_id, matched on file names in a zip")
     g.add_argument("--gradebook", default=None, help="nbgrader gradebook to record into (default <course>/gradebook.db)")
