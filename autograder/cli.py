@@ -6,11 +6,12 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-from autograder import collect, report, sandbox
-from autograder.grade import Course, grade_all, load_assignment
+from autograder import collect, protocol, report, sandbox
+from autograder.grade import Course, Progress, grade_all, load_assignment
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,20 +33,26 @@ def cmd_release(args) -> int:
 def cmd_grade(args) -> int:
     course = _course(args)
     unsafe = args.unsafe_no_sandbox
-    if not unsafe and not sandbox.bwrap_available():
-        print("error: bubblewrap (bwrap) and prlimit are needed to grade safely and were not found or do not work "
-              "here.\nInstall them (Debian/Ubuntu: sudo apt-get install -y bubblewrap) or, only for your own "
+    problem = None if unsafe else sandbox.sandbox_problem()
+    if problem:
+        print(f"error: grading needs a sandbox without privilege (bubblewrap with user namespaces, prlimit"
+              f"{', setpriv' if os.geteuid() == 0 else ''}), and here {problem}.\nInstall them (Debian/Ubuntu: "
+              "sudo apt-get install -y bubblewrap util-linux) and allow unprivileged user namespaces "
+              "(sysctl kernel.unprivileged_userns_clone=1 or user.max_user_namespaces > 0), or, only for your own "
               "trusted tests, pass --unsafe-no-sandbox (every report is then marked as not sandboxed).",
               file=sys.stderr)
         return 2
     assignment = load_assignment(args.assignment, course)
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    log_lines = []
+    log_file = open(out / "grading.log", "w", encoding="utf-8")
+    log_lock = threading.Lock()
 
     def log(msg):
         line = f"[{time.strftime('%H:%M:%S')}] {msg}"
-        log_lines.append(line)
+        with log_lock:
+            log_file.write(line + "\n")
+            log_file.flush()
         if not args.quiet:
             print(line, flush=True)
 
@@ -53,36 +60,50 @@ def cmd_grade(args) -> int:
         log("WARNING: grading WITHOUT the sandbox (--unsafe-no-sandbox); every report is marked")
     limits = sandbox.Limits(wall_s=args.timeout, probe_s=min(args.probe_timeout, args.timeout),
                             cell_s=min(args.cell_timeout, args.probe_timeout), memory_mb=args.memory)
-    src = Path(args.submissions)
-    with tempfile.TemporaryDirectory(prefix="autograder-collect-") as tmp:
-        if src.is_file() and src.suffix.lower() == ".zip":
-            subs = collect.from_zip(src, assignment.name, assignment.notebook_name, Path(tmp), log, args.id_pattern)
-        elif src.is_dir():
-            subs = collect.from_folder(src, assignment.name, assignment.notebook_name, log)
-        else:
-            print(f"error: {src} is neither a folder of student folders nor a .zip", file=sys.stderr)
-            return 2
-        log(f"grading {len(subs)} submission(s) of {assignment.name} with {args.workers} worker(s)")
-        t0 = time.monotonic()
-        results = grade_all(assignment, subs, limits, unsafe, args.workers, log=log)
-        log(f"graded {len(results)} submission(s) in {time.monotonic() - t0:.1f} s")
-    report.write_scores(out / "scores.csv", assignment, results)
-    report.write_grades(out / "grades.csv", assignment, results)
-    for r in results:
+    if not unsafe:
+        for line in sandbox.enforcement(limits):
+            log(line)
+
+    def on_result(r):
+        """As each submission finishes: its feedback, its notebook for formgrader, its log section."""
         report.write_feedback(out / "feedback", assignment, r, unsafe)
-    if not args.no_gradebook:
-        report.record_gradebook(course.gradebook_path, assignment, results)
-        report.write_autograded(course.gradebook_path.parent, assignment, results)
-        log(f"recorded scores in the gradebook {course.gradebook_path}")
-    with open(out / "grading.log", "w", encoding="utf-8") as fh:
-        fh.write("\n".join(log_lines) + "\n")
-        for r in results:
-            fh.write(f"\n== {r.student_id} ({r.notebook}): sandbox wall {r.wall_s:.1f} s, "
-                     f"{r.output_bytes} bytes of output; probe times {r.times}\n")
-            for note in r.notes:
-                fh.write(f"note: {note}\n")
-            if r.output_excerpt:
-                fh.write(r.output_excerpt[:2000] + ("\n[... output cut ...]\n" if len(r.output_excerpt) > 2000 else "\n"))
+        if not args.no_gradebook:
+            report.write_autograded(course.gradebook_path.parent, assignment, [r])
+        section = [f"== {protocol.clean_text(r.student_id, 80)} ({protocol.clean_text(r.notebook, 80)}): sandbox wall "
+                   f"{r.wall_s:.1f} s, {r.output_bytes} bytes of output; probe times "
+                   f"{ {protocol.clean_text(k, 64): v for k, v in r.times.items()} }"]
+        section += [f"note: {protocol.clean_text(n, 2 * protocol.MAX_MESSAGE)}" for n in r.notes]
+        if r.output_excerpt:
+            cut = r.output_excerpt[:2000]
+            section.append("output of the submission (each line behind '  | '):")
+            section.append(protocol.fence(cut) + ("\n  [... output cut ...]" if len(r.output_excerpt) > 2000 else ""))
+        with log_lock:
+            log_file.write("\n".join(section) + "\n")
+            log_file.flush()
+
+    src = Path(args.submissions)
+    try:
+        with tempfile.TemporaryDirectory(prefix="autograder-collect-") as tmp:
+            if src.is_file() and src.suffix.lower() == ".zip":
+                subs = collect.from_zip(src, assignment.name, assignment.notebook_name, Path(tmp), log, args.id_pattern)
+            elif src.is_dir():
+                subs = collect.from_folder(src, assignment.name, assignment.notebook_name, log)
+            else:
+                print(f"error: {src} is neither a folder of student folders nor a .zip", file=sys.stderr)
+                return 2
+            log(f"grading {len(subs)} submission(s) of {assignment.name} with {args.workers} worker(s)")
+            t0 = time.monotonic()
+            progress = Progress(out, assignment)
+            results = grade_all(assignment, subs, limits, unsafe, args.workers, log=log, on_result=on_result,
+                                progress=progress)
+            log(f"graded {len(results)} submission(s) in {time.monotonic() - t0:.1f} s")
+        report.write_scores(out / "scores.csv", assignment, results)
+        report.write_grades(out / "grades.csv", assignment, results)
+        if not args.no_gradebook:
+            report.record_gradebook(course.gradebook_path, assignment, results)
+            log(f"recorded scores in the gradebook {course.gradebook_path}")
+    finally:
+        log_file.close()
     if not args.quiet:
         print_table(assignment, results)
     print(f"wrote {out / 'scores.csv'}, {out / 'grades.csv'}, {out / 'feedback'}/, {out / 'grading.log'}")
@@ -129,7 +150,9 @@ def main(argv=None) -> int:
     g.add_argument("--timeout", type=float, default=300.0, help="wall-clock seconds per submission (default 300)")
     g.add_argument("--probe-timeout", type=float, default=60.0, help="seconds per task's probe (default 60)")
     g.add_argument("--cell-timeout", type=float, default=10.0, help="seconds to define one answer cell (default 10)")
-    g.add_argument("--memory", type=int, default=2048, help="address space per process in MB (default 2048)")
+    g.add_argument("--memory", type=int, default=2048,
+                   help="MB of memory for all processes of a submission together, and of address space per process "
+                        "(default 2048)")
     g.add_argument("--id-pattern", default=collect.DEFAULT_ID_PATTERN,
                    help="regex with a named group student_id, matched on file names in a zip")
     g.add_argument("--gradebook", default=None, help="nbgrader gradebook to record into (default <course>/gradebook.db)")
