@@ -108,11 +108,7 @@ def find_pairs(students: dict[str, str], references: list[Unit], threshold: floa
     `students`: student id -> answer cell source of one task."""
     boiler = boilerplate_of(stub)
     units = [fingerprint(sid, code, boiler) for sid, code in sorted(students.items())]
-    refs = []
-    for r in references:   # references are fingerprinted again with this task's boilerplate removed
-        u = fingerprint(r.label, r.code, boiler)
-        u.is_student = False
-        refs.append(u)
+    refs = list(references)   # the stub's fingerprints are gone from the students' side, so never shared
     found = []
     for i, a in enumerate(units):
         for b in units[i + 1:] + refs:
