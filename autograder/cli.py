@@ -72,6 +72,10 @@ def cmd_grade(args) -> int:
                 log(f"{args.preset} names read; marked LATE by the LMS: {', '.join(late) or 'nobody'} "
                     f"(written to {out / 'submissions.csv'})")
         elif src.is_dir():
+            if args.preset or args.id_pattern:
+                print("error: --preset and --id-pattern read the names in an LMS zip; a folder's student folders "
+                      "are the ids (grade the zip itself)", file=sys.stderr)
+                return 2
             subs = collect.from_folder(src, assignment.name, assignment.notebook_name, log)
         else:
             print(f"error: {src} is neither a folder of student folders nor a .zip", file=sys.stderr)
