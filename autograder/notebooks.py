@@ -77,10 +77,13 @@ def read_notebook(path: Path):
 PYTHON_BODY_CELL_MAGICS = ("time", "capture")
 
 # Prepended to the setup cell: what `get_ipython()` returns during grading. Magics and shell escapes
-# mean nothing in the sandbox (no shell, no network, no display), so each call does nothing.
+# mean nothing in the sandbox (no shell, no network, no display), so each call does nothing, and
+# so do the shell's other attributes (get_ipython().events.register(...)).
 SHELL_STANDIN = """class _GradingShell:
     def __getattr__(self, name):
-        return lambda *args, **kwargs: None
+        return self
+    def __call__(self, *args, **kwargs):
+        return None
     def getoutput(self, *args, **kwargs):
         return []
 def get_ipython():
