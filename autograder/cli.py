@@ -157,7 +157,7 @@ def cmd_similarity(args) -> int:
     from autograder import similarity
 
     return similarity.run_command(args.assignment, Path(args.grading_dir), _course(args), args.threshold,
-                                  Path(args.out) if args.out else None)
+                                  Path(args.out) if args.out else None, lms.PRESETS[args.preset] if args.preset else None)
 
 
 def cmd_check(args) -> int:
@@ -219,6 +219,7 @@ def main(argv=None) -> int:
     s.add_argument("grading_dir", help="the grade command's output folder, e.g. grading/a2_nade_made")
     s.add_argument("--threshold", type=float, default=0.7, help="similarity from 0 to 1 from which a pair is shown (0.7)")
     s.add_argument("--out", default=None, help="report path (default <grading_dir>/similarity.html)")
+    s.add_argument("--preset", choices=sorted(lms.PRESETS), default=None, help="for an LMS zip: Canvas's or Moodle's names")
     s.set_defaults(fn=cmd_similarity)
 
     c = sub.add_parser("check", help="self-test: solutions full marks, blank zero, every mutant loses points")

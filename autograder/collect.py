@@ -108,7 +108,9 @@ def _owners(names: list[str], assignment: str) -> dict[str, tuple[str, bool]]:
     """entry name -> (the name that identifies its owner, whether that is a folder). A folder per
     student owns everything inside it. One top folder that wraps every notebook of the archive and
     holds several of them (in folders or not) is looked through; nbgrader's <id>/<assignment>/ is not."""
-    split = {n: PurePosixPath(n).parts for n in names}
+    # a path that is absolute or leaves the archive is refused later; its file name says whose it claims to be
+    split = {n: ((PurePosixPath(n).name or n,) if n.startswith("/") or ".." in PurePosixPath(n).parts
+                 else PurePosixPath(n).parts) for n in names}
     notebooks = [p for n, p in split.items() if n.lower().endswith(".ipynb")]
     wrapped = (bool(notebooks) and all(len(p) >= 2 for p in notebooks) and len({p[0] for p in notebooks}) == 1
                and len({p[1] for p in notebooks}) >= 2 and all(p[1] != assignment for p in notebooks))

@@ -159,14 +159,14 @@ def write_report(path: Path, assignment: str, by_task: dict[str, list[Match]], t
 # ---------------------------------------------------------------- the command
 
 
-def _student_answers(source: Path, assignment, course_root: Path, log) -> dict[str, dict[str, str]]:
+def _student_answers(source: Path, assignment, course_root: Path, log, preset=None) -> dict[str, dict[str, str]]:
     """student -> task -> answer cell source, from a folder of student folders, an LMS zip, or the grade
     command's output folder (then the answers recorded in <course>/grading/autograded/)."""
     from autograder import collect, notebooks
 
     with tempfile.TemporaryDirectory(prefix="similarity-") as tmp:
         if source.is_file() and source.suffix.lower() == ".zip":
-            subs = collect.from_zip(source, assignment.name, assignment.notebook_name, Path(tmp), log)
+            subs = collect.from_zip(source, assignment.name, assignment.notebook_name, Path(tmp), log, preset=preset)
         elif source.is_dir():
             folder = source
             if (source / "scores.csv").exists():
@@ -192,7 +192,8 @@ def _student_answers(source: Path, assignment, course_root: Path, log) -> dict[s
     return out
 
 
-def run_command(name: str, grading_dir: Path, course, threshold: float, out: Path | None) -> int:
+def run_command(name: str, grading_dir: Path, course, threshold: float, out: Path | None, preset=None) -> int:
+    """`preset`: an autograder.lms preset for an LMS zip (Canvas, Moodle names)."""
     import sys
 
     from autograder import notebooks
@@ -203,7 +204,7 @@ def run_command(name: str, grading_dir: Path, course, threshold: float, out: Pat
         return 2
     assignment = load_assignment(name, course)
     try:
-        answers = _student_answers(Path(grading_dir), assignment, course.root, lambda m: None)
+        answers = _student_answers(Path(grading_dir), assignment, course.root, lambda m: None, preset)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
