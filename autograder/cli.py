@@ -1,4 +1,4 @@
-"""python -m autograder release|grade|check (see autograder/README.md)."""
+"""python -m autograder release|grade|check|export|similarity (see autograder/README.md)."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from autograder import collect, protocol, report, sandbox
+from autograder import collect, lms, protocol, report, sandbox
 from autograder.grade import Course, Progress, grade_all, load_assignment
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +63,16 @@ def cmd_grade(args) -> int:
     if not unsafe:
         for line in sandbox.enforcement(limits):
             log(line)
+    if args.preset and args.id_pattern:
+        print("error: give --preset or --id-pattern, not both", file=sys.stderr)
+        log_file.close()
+        return 2
+    try:
+        roster = lms.read_roster(Path(args.roster)) if args.roster else None
+    except lms.LmsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        log_file.close()
+        return 2
 
     def on_result(r):
         """As each submission finishes: its feedback, its notebook for formgrader, its log section."""
@@ -85,8 +95,18 @@ def cmd_grade(args) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="autograder-collect-") as tmp:
             if src.is_file() and src.suffix.lower() == ".zip":
-                subs = collect.from_zip(src, assignment.name, assignment.notebook_name, Path(tmp), log, args.id_pattern)
+                subs = collect.from_zip(src, assignment.name, assignment.notebook_name, Path(tmp), log,
+                                        args.id_pattern, lms.PRESETS[args.preset] if args.preset else None, roster)
+                if args.preset:
+                    lms.write_intake(out / "submissions.csv", args.preset, subs)
+                    late = [s.student_id for s in subs if s.lms.get("late")]
+                    log(f"{args.preset} names read; marked LATE by the LMS: {', '.join(late) or 'nobody'} "
+                        f"(written to {out / 'submissions.csv'})")
             elif src.is_dir():
+                if args.preset or args.id_pattern:
+                    print("error: --preset and --id-pattern read the names in an LMS zip; a folder's student "
+                          "folders are the ids (grade the zip itself)", file=sys.stderr)
+                    return 2
                 subs = collect.from_folder(src, assignment.name, assignment.notebook_name, log)
             else:
                 print(f"error: {src} is neither a folder of student folders nor a .zip", file=sys.stderr)
@@ -124,6 +144,45 @@ def print_table(assignment, results) -> None:
           f"  {sum(assignment.points.values()):6.2f}")
 
 
+def cmd_export(args) -> int:
+    """The final grades in the LMS's import format (see autograder/lms.py for the late rule)."""
+    course = _course(args)
+    out = Path(args.out or f"grading/{args.assignment}").resolve()
+    try:
+        roster = lms.read_roster(Path(args.roster)) if args.roster else None
+        due = lms.read_due(Path(args.due)) if args.due else None
+        submitted = lms.read_submitted(Path(args.submitted)) if args.submitted else {}
+        intake = {r["student_id"]: r for r in lms.read_intake(out / "submissions.csv")}
+        scores = lms.gradebook_scores(course.gradebook_path, args.assignment)
+    except lms.LmsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    rule = lms.LateRule(args.late_per_day, args.late_cap, args.grace_minutes)
+    rows = lms.finals(scores, rule, due, submitted, intake)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{args.assignment}_{args.lms}.csv"
+    warnings = lms.write_export(path, args.lms, rows, roster, intake, args.column or args.assignment)
+    print(f"{'student':<16} {'auto':>7} {'written':>7} {'late':>7} {'final':>7} {'max':>7}  note")
+    for r in rows:
+        print(f"{r.student_id:<16} {r.autograded:7.2f} {r.manual:7.2f} {-r.lateness.penalty:7.2f} {r.score:7.2f} "
+              f"{r.max_score:7.2f}  {r.lateness.note}")
+    if roster:
+        absent = sorted(set(roster.students) - set(scores))
+        if absent:
+            print(f"no submission in the gradebook (not exported, the LMS keeps its value): {', '.join(absent)}")
+    for w in warnings:
+        print(f"warning: {w}")
+    print(f"wrote {path}: the final grades, to import into {args.lms.capitalize()}")
+    return 0
+
+
+def cmd_similarity(args) -> int:
+    from autograder import similarity
+
+    return similarity.run_command(args.assignment, Path(args.grading_dir), _course(args), args.threshold,
+                                  Path(args.out) if args.out else None, lms.PRESETS[args.preset] if args.preset else None)
+
+
 def cmd_check(args) -> int:
     from autograder.check import run_check_command
 
@@ -153,13 +212,40 @@ def main(argv=None) -> int:
     g.add_argument("--memory", type=int, default=2048,
                    help="MB of memory for all processes of a submission together, and of address space per process "
                         "(default 2048)")
-    g.add_argument("--id-pattern", default=collect.DEFAULT_ID_PATTERN,
-                   help="regex with a named group student_id, matched on file names in a zip")
+    g.add_argument("--id-pattern", default=None,
+                   help="regex with a named group student_id, matched on each zip entry's folder (or file name in a "
+                        "flat zip); default: the folder's name, or a flat file's name up to the first '_'")
+    g.add_argument("--preset", choices=sorted(lms.PRESETS), default=None,
+                   help="read Canvas's or Moodle's submission file names (LMS id, submission id, LATE flag)")
+    g.add_argument("--roster", default=None, help="roster CSV (student_id,name,email,lms_id): LMS ids become student ids")
     g.add_argument("--gradebook", default=None, help="nbgrader gradebook to record into (default <course>/gradebook.db)")
     g.add_argument("--no-gradebook", action="store_true", help="do not touch the gradebook")
     g.add_argument("--unsafe-no-sandbox", action="store_true", help="grade without bubblewrap (trusted tests only)")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(fn=cmd_grade)
+
+    e = sub.add_parser("export", help="final grades (autograded + hand-graded - late penalty) for the LMS's import")
+    e.add_argument("assignment")
+    e.add_argument("--lms", choices=["canvas", "moodle"], required=True)
+    e.add_argument("--roster", default=None, help="roster CSV: student_id,name,email,lms_id[,section,sis_login_id]")
+    e.add_argument("--due", default=None, help="due dates CSV: student_id,due (the row * for everyone, others extensions)")
+    e.add_argument("--submitted", default=None, help="submission times CSV: student_id,submitted")
+    e.add_argument("--late-per-day", type=float, default=10.0, help="percent of the maximum per started late day (10)")
+    e.add_argument("--late-cap", type=float, default=100.0, help="largest late penalty in percent (100)")
+    e.add_argument("--grace-minutes", type=float, default=0.0, help="minutes after the due date still on time (0)")
+    e.add_argument("--column", default=None,
+                   help="Canvas: the assignment's column header, e.g. 'A2 NADE and MADE (123456)' (default: the name)")
+    e.add_argument("--gradebook", default=None, help="nbgrader gradebook (default <course>/gradebook.db)")
+    e.add_argument("--out", default=None, help="folder of the export (default grading/<assignment>)")
+    e.set_defaults(fn=cmd_export)
+
+    s = sub.add_parser("similarity", help="HTML report of similar answer cells (flags only, never changes a grade)")
+    s.add_argument("assignment")
+    s.add_argument("grading_dir", help="the grade command's output folder, e.g. grading/a2_nade_made")
+    s.add_argument("--threshold", type=float, default=0.7, help="similarity from 0 to 1 from which a pair is shown (0.7)")
+    s.add_argument("--out", default=None, help="report path (default <grading_dir>/similarity.html)")
+    s.add_argument("--preset", choices=sorted(lms.PRESETS), default=None, help="for an LMS zip: Canvas's or Moodle's names")
+    s.set_defaults(fn=cmd_similarity)
 
     c = sub.add_parser("check", help="self-test: solutions full marks, blank zero, every mutant loses points")
     c.add_argument("assignment")

@@ -222,7 +222,7 @@ def reference_key(assignment: Assignment) -> str:
     h = hashlib.sha256()
     h.update(assignment.source_path.read_bytes())
     h.update(task_registry.module_path(assignment.name, assignment.course.tasks_dir).read_bytes())
-    for f in (sandbox.RUNNER, sandbox.PROTOCOL, Path(sandbox.__file__)):
+    for f in (sandbox.RUNNER, sandbox.PROTOCOL, Path(sandbox.__file__), Path(notebooks.__file__)):  # notebooks: how cells become Python
         h.update(f.read_bytes())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()[:20]
@@ -403,6 +403,12 @@ def grade_submission(assignment: Assignment, sub: Submission, inputs, ref, limit
     probe = run_probe(assignment, cells, inputs, limits, unsafe, student_id=sid)
     rows = [judge_task(assignment, t, sid, probe, ref, inputs, [c for c in cells if c.task == t.name])
             for t in assignment.tasks]
+    placed = notebooks.placement(nb, cells, {t.name: t.target for t in assignment.tasks})
+    for row in rows:
+        if row.task in placed.uncredited:
+            row.score, row.status, row.message = 0.0, "defined_elsewhere", placed.uncredited[row.task]
+        elif placed.notes.get(row.task):
+            row.message = "; ".join(placed.notes[row.task] + [row.message])
     notes = list(sub.notes)
     if probe.run and probe.run.output_bytes > limits.output_kb * 1024:
         notes.append(f"printed {probe.run.output_bytes / 2**20:.1f} MB of output; only the first "

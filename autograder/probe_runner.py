@@ -460,19 +460,9 @@ def _decode_payload(payload):
     return meta, arrays
 
 
-def _strip_magics(source):
-    """IPython magics and shell escapes (%matplotlib, !pip) become `pass`: they mean nothing here."""
-    lines = []
-    for line in source.split("\n"):
-        stripped = line.lstrip()
-        if stripped.startswith(("%", "!")):
-            line = line[:len(line) - len(stripped)] + "pass"
-        lines.append(line)
-    return "\n".join(lines)
-
-
 def _exec_cell(source, ns, label):
-    code = _compile(_strip_magics(source), label, "exec")
+    # Cells arrive as Python: the judge turned them into code with IPython's own input transformer.
+    code = _compile(source, label, "exec")
     _exec(code, ns)
 
 
