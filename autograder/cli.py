@@ -1,4 +1,4 @@
-"""python -m autograder release|grade|check (see autograder/README.md)."""
+"""python -m autograder release|grade|check|merge|gradescope (see autograder/README.md)."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder import collect, report, sandbox
+from autograder import collect, report, sandbox, shard
 from autograder.grade import Course, grade_all, load_assignment
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1]
@@ -62,12 +62,17 @@ def cmd_grade(args) -> int:
         else:
             print(f"error: {src} is neither a folder of student folders nor a .zip", file=sys.stderr)
             return 2
+        if args.shard:
+            subs = shard.select(subs, *args.shard)
+            log(f"shard {args.shard[0]}/{args.shard[1]}: {len(subs)} submission(s)")
         log(f"grading {len(subs)} submission(s) of {assignment.name} with {args.workers} worker(s)")
         t0 = time.monotonic()
         results = grade_all(assignment, subs, limits, unsafe, args.workers, log=log)
         log(f"graded {len(results)} submission(s) in {time.monotonic() - t0:.1f} s")
     report.write_scores(out / "scores.csv", assignment, results)
     report.write_grades(out / "grades.csv", assignment, results)
+    if args.shard:
+        shard.write_manifest(out, assignment.name, *args.shard, [r.student_id for r in results])
     for r in results:
         report.write_feedback(out / "feedback", assignment, r, unsafe)
     if not args.no_gradebook:
@@ -110,6 +115,24 @@ def cmd_check(args) -> int:
                              workers=args.workers, timeout=args.timeout)
 
 
+def cmd_merge(args) -> int:
+    gradebook = None if args.no_gradebook else _course(args).gradebook_path
+    try:
+        info = shard.merge(Path(args.out), [Path(d) for d in args.shards], gradebook)
+    except shard.ShardError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"merged {info['of']} shard(s) of {info['assignment']} ({info['students']} students) into {args.out}"
+          + (f"; {info['gradebook_submissions']} submission(s) into {gradebook}" if gradebook else ""))
+    return 0
+
+
+def cmd_gradescope(args) -> int:
+    from autograder import gradescope
+
+    return gradescope.build_command(args.assignment, _course(args), Path(args.out), args.details_visibility)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     p.add_argument("--course-root", default=os.environ.get("COURSE_ROOT", str(DEFAULT_ROOT)),
@@ -135,8 +158,26 @@ def main(argv=None) -> int:
     g.add_argument("--gradebook", default=None, help="nbgrader gradebook to record into (default <course>/gradebook.db)")
     g.add_argument("--no-gradebook", action="store_true", help="do not touch the gradebook")
     g.add_argument("--unsafe-no-sandbox", action="store_true", help="grade without bubblewrap (trusted tests only)")
+    g.add_argument("--shard", type=shard.shard_arg, default=None, metavar="I/N",
+                   help="grade only shard I of N (0 <= I < N, split by a hash of the student id); see merge")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(fn=cmd_grade)
+
+    m = sub.add_parser("merge", help="combine the --out folders of grade --shard I/N runs into one")
+    m.add_argument("out")
+    m.add_argument("shards", nargs="+", metavar="SHARD_DIR")
+    m.add_argument("--gradebook", default=None, help="gradebook to merge the shards' gradebook.db into "
+                                                     "(default <course>/gradebook.db)")
+    m.add_argument("--no-gradebook", action="store_true", help="do not touch the gradebook")
+    m.set_defaults(fn=cmd_merge)
+
+    s = sub.add_parser("gradescope", help="build dist/gradescope/A.zip for Gradescope's autograder")
+    s.add_argument("assignment")
+    s.add_argument("--out", default=str(DEFAULT_ROOT / "dist" / "gradescope"), help="folder for the zip")
+    s.add_argument("--details-visibility", default="after_due_date",
+                   choices=["visible", "after_due_date", "after_published", "hidden"],
+                   help="when students see each check's result and message (default after_due_date)")
+    s.set_defaults(fn=cmd_gradescope)
 
     c = sub.add_parser("check", help="self-test: solutions full marks, blank zero, every mutant loses points")
     c.add_argument("assignment")
