@@ -1,7 +1,10 @@
-"""Cluster regrades: 3 shards graded separately and merged equal one run, byte for byte."""
+"""Cluster regrades: 3 shards graded separately and merged equal one run, byte for byte; and the
+deployment recipes (Slurm, Kubernetes, Dockerfile) use the commands and files that exist."""
 import filecmp
 import json
 import os
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,8 +16,8 @@ import tiny_course as tc  # noqa: E402
 from autograder import sandbox, shard  # noqa: E402
 from autograder.cli import main  # noqa: E402
 
-pytestmark = [pytest.mark.sandbox,
-              pytest.mark.skipif(not sandbox.bwrap_available(), reason="bubblewrap is not installed")]
+needs_bwrap = pytest.mark.skipif(not sandbox.bwrap_available(), reason="bubblewrap is not installed")
+ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -66,6 +69,8 @@ def test_bad_shard_argument_is_a_usage_error(bad, capsys):
     assert "--shard" in capsys.readouterr().err
 
 
+@pytest.mark.sandbox
+@needs_bwrap
 def test_three_shards_merged_equal_one_run(course, tmp_path):
     single = tmp_path / "single"
     single.mkdir()
@@ -101,3 +106,53 @@ def test_three_shards_merged_equal_one_run(course, tmp_path):
                  "--no-gradebook"]) == 2
     assert main(["--course-root", str(course), "merge", str(tmp_path / "bad"), str(shards[0]), str(shards[0]),
                  str(shards[1]), "--no-gradebook"]) == 2
+
+
+def test_cluster_job_files_run_one_shard_per_task():
+    slurm = (ROOT / "deploy" / "slurm_grade.sh").read_text()
+    assert os.access(ROOT / "deploy" / "slurm_grade.sh", os.X_OK)
+    assert subprocess.run(["bash", "-n", str(ROOT / "deploy" / "slurm_grade.sh")]).returncode == 0
+    assert '--shard "$I/$N"' in slurm and "SLURM_ARRAY_TASK_ID" in slurm and "SLURM_ARRAY_TASK_COUNT" in slurm
+    import yaml  # noqa: F401 (jupyter's dependencies bring PyYAML)
+    job = yaml.safe_load((ROOT / "deploy" / "k8s_grade_job.yaml").read_text())
+    spec = job["spec"]
+    assert job["kind"] == "Job" and spec["completionMode"] == "Indexed"
+    container = spec["template"]["spec"]["containers"][0]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert int(env["SHARDS"]) == spec["completions"]
+    assert '--shard "$JOB_COMPLETION_INDEX/$SHARDS"' in container["args"][0]
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert {"/submissions", "/grading"} <= mounts
+    # both run the grade command with options it has
+    from autograder.cli import main
+    for text in (slurm, container["args"][0]):
+        for opt in re.findall(r"(--[a-z][a-z-]+)", text.split("autograder grade", 1)[1]):
+            assert opt in ("--shard", "--out", "--gradebook", "--workers", "--quiet"), opt
+    with pytest.raises(SystemExit) as help_exit:
+        main(["grade", "--help"])
+    assert help_exit.value.code == 0
+
+
+def test_dockerfile_builds_from_the_same_pins_and_files():
+    text = (ROOT / "Dockerfile").read_text()
+    stages = {m.group(1): m.start() for m in re.finditer(r"^FROM \S+ AS (\S+)$", text, re.M)}
+    assert set(stages) == {"env", "lab", "grader"}
+    bounds = sorted(stages.values()) + [len(text)]
+    body = {name: text[start:bounds[bounds.index(start) + 1]] for name, start in stages.items()}
+    for name, part in body.items():
+        for line in re.findall(r"^COPY (.+)$", part, re.M):
+            *sources, _dest = line.split()
+            for src in sources:
+                assert (ROOT / src).exists(), f"{name}: COPY {src} does not exist"
+    # the lab image is what students get: no solutions, no autograder (hidden inputs), no tests
+    assert not re.search(r"^COPY (solutions|autograder|tests)", body["lab"], re.M)
+    assert re.search(r"^COPY solutions", body["grader"], re.M)
+    # the same install steps as `make setup`
+    makefile = (ROOT / "Makefile").read_text()
+    for step in ("pip install", "-r requirements.txt", "-m course_lib.setup_lab"):
+        assert step in makefile and step in text, step
+    assert "bubblewrap" in text and "python:3.11" in text
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", "grading", "gradebook.db", "dist"} <= set(ignored)
+    pins = (ROOT / "deploy" / "requirements-hub.txt").read_text()
+    assert re.search(r"^jupyterhub==\d", pins, re.M)
