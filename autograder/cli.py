@@ -1,4 +1,4 @@
-"""python -m autograder release|grade|check|export|similarity (see autograder/README.md)."""
+"""python -m autograder release|grade|check|export|similarity|merge|gradescope (see autograder/README.md)."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from autograder import collect, lms, protocol, report, sandbox
+from autograder import collect, lms, protocol, report, sandbox, shard
 from autograder.grade import Course, Progress, grade_all, load_assignment
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1]
@@ -111,6 +111,9 @@ def cmd_grade(args) -> int:
             else:
                 print(f"error: {src} is neither a folder of student folders nor a .zip", file=sys.stderr)
                 return 2
+            if args.shard:
+                subs = shard.select(subs, *args.shard)
+                log(f"shard {args.shard[0]}/{args.shard[1]}: {len(subs)} submission(s)")
             log(f"grading {len(subs)} submission(s) of {assignment.name} with {args.workers} worker(s)")
             t0 = time.monotonic()
             progress = Progress(out, assignment)
@@ -119,6 +122,8 @@ def cmd_grade(args) -> int:
             log(f"graded {len(results)} submission(s) in {time.monotonic() - t0:.1f} s")
         report.write_scores(out / "scores.csv", assignment, results)
         report.write_grades(out / "grades.csv", assignment, results)
+        if args.shard:
+            shard.write_manifest(out, assignment.name, *args.shard, [r.student_id for r in results])
         if not args.no_gradebook:
             report.record_gradebook(course.gradebook_path, assignment, results)
             log(f"recorded scores in the gradebook {course.gradebook_path}")
@@ -190,6 +195,24 @@ def cmd_check(args) -> int:
                              workers=args.workers, timeout=args.timeout)
 
 
+def cmd_merge(args) -> int:
+    gradebook = None if args.no_gradebook else _course(args).gradebook_path
+    try:
+        info = shard.merge(Path(args.out), [Path(d) for d in args.shards], gradebook)
+    except shard.ShardError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"merged {info['of']} shard(s) of {info['assignment']} ({info['students']} students) into {args.out}"
+          + (f"; {info['gradebook_submissions']} submission(s) into {gradebook}" if gradebook else ""))
+    return 0
+
+
+def cmd_gradescope(args) -> int:
+    from autograder import gradescope
+
+    return gradescope.build_command(args.assignment, _course(args), Path(args.out), args.details_visibility)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     p.add_argument("--course-root", default=os.environ.get("COURSE_ROOT", str(DEFAULT_ROOT)),
@@ -221,6 +244,8 @@ def main(argv=None) -> int:
     g.add_argument("--gradebook", default=None, help="nbgrader gradebook to record into (default <course>/gradebook.db)")
     g.add_argument("--no-gradebook", action="store_true", help="do not touch the gradebook")
     g.add_argument("--unsafe-no-sandbox", action="store_true", help="grade without bubblewrap (trusted tests only)")
+    g.add_argument("--shard", type=shard.shard_arg, default=None, metavar="I/N",
+                   help="grade only shard I of N (0 <= I < N, split by a hash of the student id); see merge")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(fn=cmd_grade)
 
@@ -246,6 +271,22 @@ def main(argv=None) -> int:
     s.add_argument("--out", default=None, help="report path (default <grading_dir>/similarity.html)")
     s.add_argument("--preset", choices=sorted(lms.PRESETS), default=None, help="for an LMS zip: Canvas's or Moodle's names")
     s.set_defaults(fn=cmd_similarity)
+
+    m = sub.add_parser("merge", help="combine the --out folders of grade --shard I/N runs into one")
+    m.add_argument("out")
+    m.add_argument("shards", nargs="+", metavar="SHARD_DIR")
+    m.add_argument("--gradebook", default=None, help="gradebook to merge the shards' gradebook.db into "
+                                                     "(default <course>/gradebook.db)")
+    m.add_argument("--no-gradebook", action="store_true", help="do not touch the gradebook")
+    m.set_defaults(fn=cmd_merge)
+
+    gs = sub.add_parser("gradescope", help="build dist/gradescope/A.zip for Gradescope's autograder")
+    gs.add_argument("assignment")
+    gs.add_argument("--out", default=str(DEFAULT_ROOT / "dist" / "gradescope"), help="folder for the zip")
+    gs.add_argument("--details-visibility", default="after_due_date",
+                   choices=["visible", "after_due_date", "after_published", "hidden"],
+                   help="when students see each check's result and message (default after_due_date)")
+    gs.set_defaults(fn=cmd_gradescope)
 
     c = sub.add_parser("check", help="self-test: solutions full marks, blank zero, every mutant loses points")
     c.add_argument("assignment")
