@@ -23,13 +23,16 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import protocol
+
 ROOT = Path(__file__).resolve().parents[1]
 INCLUDE_DIRS = ["lectures", "assignments", "course_lib"]
 INCLUDE_FILES = ["environment.yml", "requirements.txt", "pyproject.toml", "STYLE.md", "scripts/setup_lab.py"]
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
 # Bundle paths whose code may match solutions: the reference models the lectures use. The grader
 # hides these modules from submissions.
-REFERENCE_CODE = ("student-course/course_lib/models/", "student-course/course_lib/receptive_field.py")
+REFERENCE_CODE = tuple(f"student-course/{m.replace('.', '/')}" + ("/" if (ROOT / m.replace(".", "/")).is_dir() else ".py")
+                       for m in protocol.HIDDEN_MODULES)
 LEAK_SHARE = 0.7   # share of a solution block found in one piece of bundled code that counts as a leak
 
 STUDENT_MAKEFILE = """# The student edition's commands. `make lab` sets up .venv the first time.
