@@ -62,9 +62,10 @@ clean:
 
 # ---------------------------------------------------------------- grading (instructors; see README "Instructors")
 A ?= a2_nade_made
+LMS ?= canvas
 SUBMISSIONS ?= grading/submitted
 GRADED_ASSIGNMENTS = $(basename $(notdir $(filter-out autograder/tasks/__init__.py,$(wildcard autograder/tasks/*.py))))
-.PHONY: assignments release grade check student-bundle demo-grade
+.PHONY: assignments release grade export similarity check student-bundle demo-grade
 
 assignments: setup  ## regenerate every student version in assignments/ from solutions/ with nbgrader
 	@for a in $(notdir $(wildcard solutions/*)); do $(PY) -m autograder release $$a || exit 1; done
@@ -72,8 +73,23 @@ assignments: setup  ## regenerate every student version in assignments/ from sol
 release: setup  ## make release A=a1_histograms: regenerate one student version
 	$(PY) -m autograder release $(A)
 
-grade: setup  ## make grade A=a2_nade_made SUBMISSIONS=path/to/folder-or.zip: grades into grading/<A>/
-	$(PY) -m autograder grade $(A) $(SUBMISSIONS) --out grading/$(A)
+# Optional: PRESET=canvas|moodle (LMS file names), ROSTER=roster.csv, ID_PATTERN='regex with (?P<student_id>...)',
+# WORKERS=2, TIMEOUT=300 (seconds per submission). ONLY (regrade one student) is not there yet.
+GRADE_FLAGS = $(if $(PRESET),--preset $(PRESET)) $(if $(ROSTER),--roster $(ROSTER)) \
+	$(if $(ID_PATTERN),--id-pattern '$(ID_PATTERN)') $(if $(WORKERS),--workers $(WORKERS)) \
+	$(if $(TIMEOUT),--timeout $(TIMEOUT))
+# export: LMS=canvas|moodle, ROSTER, DUE=due.csv, SUBMITTED=times.csv, COLUMN='A2 (123456)' (Canvas's column)
+EXPORT_FLAGS = $(if $(ROSTER),--roster $(ROSTER)) $(if $(DUE),--due $(DUE)) \
+	$(if $(SUBMITTED),--submitted $(SUBMITTED)) $(if $(COLUMN),--column '$(COLUMN)')
+
+grade: setup  ## make grade A=a2_nade_made SUBMISSIONS=path/to/folder-or.zip [PRESET= ROSTER= ID_PATTERN= WORKERS= TIMEOUT=]
+	$(PY) -m autograder grade $(A) $(SUBMISSIONS) --out grading/$(A) $(GRADE_FLAGS)
+
+export: setup  ## make export A=a2_nade_made LMS=canvas ROSTER=roster.csv DUE=due.csv: grading/<A>/<A>_<LMS>.csv
+	$(PY) -m autograder export $(A) --lms $(LMS) --out grading/$(A) $(EXPORT_FLAGS)
+
+similarity: setup  ## make similarity A=a2_nade_made SUBMISSIONS=...: grading/<A>/similarity.html (flags, never grades)
+	$(PY) -m autograder similarity $(A) $(SUBMISSIONS) --out grading/$(A)/similarity.html
 
 check: setup  ## self-test of the grading: solutions full marks, blank zero, every mutant caught
 	@for a in $(if $(filter command line,$(origin A)),$(A),$(GRADED_ASSIGNMENTS)); do $(PY) -m autograder check $$a || exit 1; done

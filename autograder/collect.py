@@ -1,9 +1,14 @@
 """Find each student's notebook: a folder of student folders, or a zip exported by an LMS.
 
 Folder: SUBMISSIONS/<student_id>/<notebook>.ipynb or SUBMISSIONS/<student_id>/<assignment>/<notebook>.ipynb
-(nbgrader's submitted layout). Zip: each entry's file name gives the student id through a regular
-expression with a named group `student_id` (as nbgrader's zip_collect does); entries inside a
-top-level folder use the folder name when the pattern does not match.
+(nbgrader's submitted layout). Zip: an entry inside a folder belongs to that folder (one folder per
+student, as LMSs export them; a single folder wrapping the whole archive is looked through), so a file
+named after another student inside alice's folder is alice's. The owner's name (the folder, or the
+file name for a flat zip) gives the student id through a regular expression with a named group
+`student_id` (as nbgrader's zip_collect does) or an LMS preset (`autograder.lms.PRESETS`: Canvas and
+Moodle names, with the LMS user id, submission id and LATE flag). Without a pattern a folder's name is
+the id itself (also when the pattern does not match it), and a flat file's id is the part of its name
+before the first `_`.
 
 Zips are never extracted wholesale: each entry is checked (no absolute paths or '..', no symlinks,
 no nested archives, size and compression-ratio limits) and copied to a path the grader names itself.
@@ -31,6 +36,7 @@ class Submission:
     status: str | None = None       # None: ready to grade; else a status for every task
     message: str = ""
     notes: list[str] = field(default_factory=list)
+    lms: dict = field(default_factory=dict)   # what the LMS file name said: name, lms_id, submission_id, late
 
 
 def _pick_notebook(folder: Path, assignment: str, notebook_name: str) -> Submission:
@@ -98,35 +104,71 @@ def _entry_problem(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def _id_from_name(name: str, pattern: re.Pattern) -> str | None:
-    base = PurePosixPath(name).name
-    m = pattern.search(base)
+def _owners(names: list[str], assignment: str) -> dict[str, tuple[str, bool]]:
+    """entry name -> (the name that identifies its owner, whether that is a folder). A folder per
+    student owns everything inside it. One top folder that wraps every notebook of the archive and
+    holds several of them (in folders or not) is looked through; nbgrader's <id>/<assignment>/ is not."""
+    # a path that is absolute or leaves the archive is refused later; its file name says whose it claims to be
+    split = {n: ((PurePosixPath(n).name or n,) if n.startswith("/") or ".." in PurePosixPath(n).parts
+                 else PurePosixPath(n).parts) for n in names}
+    notebooks = [p for n, p in split.items() if n.lower().endswith(".ipynb")]
+    wrapped = (bool(notebooks) and all(len(p) >= 2 for p in notebooks) and len({p[0] for p in notebooks}) == 1
+               and len({p[1] for p in notebooks}) >= 2 and all(p[1] != assignment for p in notebooks))
+    out = {}
+    for n, parts in split.items():
+        if wrapped and len(parts) >= 2:
+            parts = parts[1:]
+        out[n] = (parts[0], True) if len(parts) >= 2 else (parts[-1], False)
+    return out
+
+
+def _resolve(owner: str, is_folder: bool, pattern, preset, roster) -> tuple[str | None, dict]:
+    """The student id (None: no match) and the LMS fields read from an owner's name."""
+    if preset is not None:
+        fields = preset.parse(owner)
+        if fields is None:
+            return None, {}
+        return preset.student_id(fields, roster), fields
+    if pattern is None:
+        if is_folder:
+            return owner, {}
+        pattern = re.compile(DEFAULT_ID_PATTERN)
+    m = pattern.search(owner)
     if m and m.groupdict().get("student_id"):
-        return m.group("student_id")
-    parts = PurePosixPath(name).parts
-    if len(parts) >= 2:
-        return parts[0]
-    return None
+        return m.group("student_id"), {}
+    return (owner if is_folder else None), {}
+
+
+def _canonical(filename: str) -> str:
+    """A file name without an LMS's resubmission suffix (Canvas: name-1.ipynb)."""
+    return re.sub(r"-\d+(\.ipynb)$", r"\1", filename)
 
 
 def from_zip(path: Path, assignment: str, notebook_name: str, extract_to: Path, log,
-             id_pattern: str = DEFAULT_ID_PATTERN) -> list[Submission]:
-    pattern = re.compile(id_pattern)
+             id_pattern: str | None = None, preset=None, roster=None) -> list[Submission]:
+    """`preset`: an `autograder.lms.Preset` (Canvas, Moodle) instead of `id_pattern`; `roster`: an
+    `autograder.lms.Roster`, whose LMS ids map to the course's student ids."""
+    pattern = re.compile(id_pattern) if id_pattern else None
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as err:
         raise ValueError(f"{path} is not a readable zip file: {err}") from None
     per_student: dict[str, list] = {}
     problems: dict[str, list[str]] = {}
+    lms_fields: dict[str, dict] = {}
     total = 0
+    how = (f"the {preset.name} preset" if preset is not None else
+           f"the pattern {id_pattern!r}" if id_pattern else "the default pattern (folder name, or file name up to '_')")
     with zf:
-        for info in zf.infolist():
-            if info.is_dir():
-                continue
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+        owners = _owners([i.filename for i in infos], assignment)
+        for info in infos:
             name = info.filename
-            sid = _id_from_name(name, pattern)
+            owner, is_folder = owners[name]
+            sid, fields = _resolve(owner, is_folder, pattern, preset, roster)
             if sid is not None and not SAFE_ID.match(sid):
-                log(f"zip entry {name!r}: student id {sid!r} is not valid; skipped")
+                log(f"zip entry {name!r}: student id {sid!r} is not valid (letters, digits, . _ -); skipped"
+                    + ("" if preset else "; an LMS zip? try --preset canvas or --preset moodle"))
                 sid = None
             problem = _entry_problem(info)
             if problem:
@@ -138,23 +180,34 @@ def from_zip(path: Path, assignment: str, notebook_name: str, extract_to: Path, 
                 log(f"zip entry {name!r}: not a notebook; ignored")
                 continue
             if sid is None:
-                log(f"zip entry {name!r}: no student id matches the pattern {id_pattern!r}; skipped")
+                log(f"zip entry {name!r}: no student id from {how}; skipped")
                 continue
             total += info.file_size
             if total > MAX_TOTAL_BYTES:
                 raise ValueError(f"{path} holds more than {MAX_TOTAL_BYTES // 2**30} GB of notebooks; refusing")
             per_student.setdefault(sid, []).append(info)
+            if fields:
+                fields = dict(fields)
+                fields["entry_time"] = "%04d-%02d-%02dT%02d:%02d:%02d" % info.date_time
+                if fields.get("late") or not lms_fields.get(sid, {}).get("late"):
+                    lms_fields[sid] = fields
         subs = []
         for sid in sorted(set(per_student) | set(problems)):
             entries = per_student.get(sid, [])
             if len(entries) > 1:
-                names = ", ".join(PurePosixPath(e.filename).name for e in entries)
+                exact = [e for e in entries if _canonical(_preset_filename(e.filename, owners, preset)) == notebook_name]
+                if len(exact) == 1:
+                    entries = exact
+            if len(entries) > 1:
+                names = ", ".join(e.filename for e in entries)
                 subs.append(Submission(sid, None, "duplicate_id",
-                                       f"{len(entries)} files in the zip belong to student id {sid} ({names}); "
-                                       "none was graded: keep one and grade again"))
+                                       f"{len(entries)} notebooks in the zip belong to student {sid} ({names}) and none is "
+                                       f"named {notebook_name}; none was graded: remove all but the final one from the "
+                                       "zip (or put it in a folder of its own) and grade again", lms=lms_fields.get(sid, {})))
                 continue
             if not entries:
-                subs.append(Submission(sid, None, "rejected_file", "; ".join(problems[sid]) + "; nothing to grade"))
+                subs.append(Submission(sid, None, "rejected_file", "; ".join(problems[sid]) + "; nothing to grade",
+                                       lms=lms_fields.get(sid, {})))
                 continue
             info = entries[0]
             dest_dir = extract_to / sid
@@ -168,7 +221,7 @@ def from_zip(path: Path, assignment: str, notebook_name: str, extract_to: Path, 
                         break
                     out.write(chunk)
                     remaining -= len(chunk)
-            sub = Submission(sid, dest)
+            sub = Submission(sid, dest, lms=lms_fields.get(sid, {}))
             if sid in problems:
                 sub.notes += problems[sid]
             base = PurePosixPath(info.filename).name
@@ -176,3 +229,13 @@ def from_zip(path: Path, assignment: str, notebook_name: str, extract_to: Path, 
                 sub.notes.append(f"graded {base}")
             subs.append(sub)
     return subs
+
+
+def _preset_filename(name: str, owners, preset) -> str:
+    """The student's own file name inside an LMS entry name (the preset's prefix removed)."""
+    owner, is_folder = owners[name]
+    base = PurePosixPath(name).name
+    if preset is not None and not is_folder:
+        fields = preset.parse(base) or {}
+        return fields.get("filename") or base
+    return base

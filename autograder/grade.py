@@ -1,12 +1,15 @@
 """Grading: probe each submission in the sandbox, judge outside, collect one row per student and task."""
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
-import shutil
 import tempfile
+import threading
 import time
+import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -14,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import notebooks, sandbox, tasks as task_registry
+from autograder import notebooks, protocol, sandbox, tasks as task_registry
 from autograder.collect import Submission
 from autograder.taskapi import Context, run_check
 
-MAX_RESULT_BYTES = 64 * 2**20
+MAX_RESULT_BYTES = protocol.MAX_NPZ_BYTES
 UNSAFE_NOTE = "NOT SANDBOXED: graded with --unsafe-no-sandbox"
 
 
@@ -109,52 +112,42 @@ class ProbeOutput:
     error: str | None = None
 
 
-def build_job(assignment: Assignment, cells: list[notebooks.AnswerCell], root: str, limits: sandbox.Limits,
-              threads: int = 1) -> dict:
+def seed_for(assignment: Assignment, task: str, student_id: str) -> int:
+    """The seed a task's probe starts from: the same for the same assignment, task and student."""
+    digest = hashlib.sha256(f"{assignment.name}\0{task}\0{student_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def build_job(assignment: Assignment, cells: list[notebooks.AnswerCell], inputs_dir: str, limits: sandbox.Limits,
+              threads: int = 1, student_id: str = "") -> dict:
     return {
-        "out_dir": f"{root}/out",
         "threads": threads,
         "cell_timeout": limits.cell_s,
+        "seed": seed_for(assignment, "", student_id),
         "setup": assignment.setup,
         "cells": [{"task": c.task, "source": c.source} for c in cells],
         "tasks": [{"name": t.name, "target": t.target, "probe_source": t.probe_source, "probe_name": t.probe_name,
-                   "inputs": f"{root}/inputs/{t.name}.npz", "timeout": t.timeout or limits.probe_s}
+                   "inputs": f"{inputs_dir}/{t.name}.npz", "timeout": t.timeout or limits.probe_s,
+                   "seed": seed_for(assignment, t.name, student_id)}
                   for t in assignment.tasks],
     }
 
 
-def _safe_file(path: Path) -> bool:
-    """A regular file, not a symbolic link, in a folder that is not one either (the sandbox can
-    write into the results folder, so links could point the judge at files outside it)."""
-    try:
-        return (not path.parent.is_symlink() and not path.is_symlink() and path.is_file()
-                and path.stat().st_size <= MAX_RESULT_BYTES)
-    except OSError:
-        return False
-
-
-def _load_json(path: Path):
-    try:
-        if not _safe_file(path):
-            return None
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
+def _npz_from_bytes(body) -> dict | None:
+    """Arrays of an untrusted .npz: size-capped, zip bomb refused before numpy inflates anything,
+    numeric dtypes only, no pickle."""
+    if not isinstance(body, (bytes, bytearray)) or len(body) > protocol.MAX_NPZ_BYTES:
         return None
-
-
-def _load_arrays(path: Path) -> dict | None:
     try:
-        if not _safe_file(path):
-            return None
-        import zipfile
-        with zipfile.ZipFile(path) as zf:   # refuse zip bombs before numpy inflates anything
-            if sum(i.file_size for i in zf.infolist()) > 4 * MAX_RESULT_BYTES or len(zf.infolist()) > 10000:
+        with zipfile.ZipFile(io.BytesIO(body)) as zf:
+            infos = zf.infolist()
+            if len(infos) > protocol.MAX_ARRAYS or sum(i.file_size for i in infos) > 4 * protocol.MAX_NPZ_BYTES:
                 return None
         out = {}
-        with np.load(path, allow_pickle=False) as data:
+        with np.load(io.BytesIO(body), allow_pickle=False) as data:
             for key in data.files:
                 arr = data[key]
-                if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biufc":
+                if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biufc" or len(key) > 4 * protocol.MAX_KEY:
                     continue
                 out[key.replace("__", "/")] = np.array(arr)
         return out
@@ -162,34 +155,58 @@ def _load_arrays(path: Path) -> dict | None:
         return None
 
 
+def parse_results(data: bytes, task_names: list[str], n_cells: int) -> tuple[dict, dict]:
+    """(status, {task: (meta, arrays) or None}) from the runner's frames; anything outside the
+    protocol is dropped, as if it had not been sent."""
+    frames = protocol.decode_frames(data, task_names)
+    status = protocol.loads(frames.get("status.json"), protocol.MAX_STATUS_BYTES)
+    if not protocol.valid_status(status, task_names, n_cells):
+        status = {}
+    results = {}
+    for name in task_names:
+        meta = protocol.loads(frames.get(f"{name}.json"), protocol.MAX_META_BYTES)
+        arrays = _npz_from_bytes(frames.get(f"{name}.npz")) if protocol.valid_meta(meta) else None
+        results[name] = (meta, arrays) if arrays is not None else None
+    return status, results
+
+
 def run_probe(assignment: Assignment, cells, inputs, limits: sandbox.Limits, unsafe: bool,
-              threads: int = 1) -> ProbeOutput:
-    work = Path(tempfile.mkdtemp(prefix="autograder-"))
+              threads: int = 1, student_id: str = "") -> ProbeOutput:
+    work = Path(tempfile.mkdtemp(prefix="autograder-"))   # only the grader writes here: the hidden inputs
+    written = []
     try:
-        (work / "inputs").mkdir()
-        (work / "out").mkdir()
         for name, arrays in inputs.items():
-            np.savez(work / "inputs" / f"{name}.npz", **arrays)
-        root = str(work) if unsafe else "/results"
-        job = build_job(assignment, cells, root, limits, threads)
-        cmd = sandbox.unsafe_command(work, limits) if unsafe else sandbox.sandbox_command(work, limits, threads)
+            written.append(work / f"{name}.npz")
+            np.savez(written[-1], **arrays)
+        job = build_job(assignment, cells, str(work) if unsafe else "/grader/inputs", limits, threads, student_id)
         env = None
         if unsafe:
+            job["lib"] = str(sandbox.COURSE_LIB.parent)
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work), "OMP_NUM_THREADS": str(threads),
                    "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
-        run = sandbox.run_sandboxed(cmd, json.dumps(job).encode(), work, limits, env=env)
-        out = work / "out"
-        status = _load_json(out / "status.json")
-        if not isinstance(status, dict):
-            status = {}
-        results = {}
-        for t in assignment.tasks:
-            meta = _load_json(out / f"{t.name}.json")
-            arrays = _load_arrays(out / f"{t.name}.npz")
-            results[t.name] = (meta, arrays) if isinstance(meta, dict) and arrays is not None else None
+        run = sandbox.run_sandboxed(job, written, limits, unsafe=unsafe, threads=threads, env=env)
+        status, results = parse_results(run.results, assignment.task_names, len(cells))
+        run.results = b""           # nothing of the sandbox's output is kept beyond what was parsed
         return ProbeOutput(status, results, run)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        for f in written:
+            f.unlink(missing_ok=True)
+        work.rmdir()
+
+
+def _load_json(path: Path):
+    """The grader's own cache files (never the sandbox's)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _load_arrays(path: Path) -> dict | None:
+    try:
+        return _npz_from_bytes(path.read_bytes())
+    except OSError:
+        return None
 
 
 # ---------------------------------------------------------------- references (solution notebook)
@@ -205,7 +222,8 @@ def reference_key(assignment: Assignment) -> str:
     h = hashlib.sha256()
     h.update(assignment.source_path.read_bytes())
     h.update(task_registry.module_path(assignment.name, assignment.course.tasks_dir).read_bytes())
-    h.update(sandbox.RUNNER.read_bytes())
+    for f in (sandbox.RUNNER, sandbox.PROTOCOL, Path(sandbox.__file__), Path(notebooks.__file__)):  # notebooks: how cells become Python
+        h.update(f.read_bytes())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()[:20]
 
@@ -252,7 +270,9 @@ def reference(assignment: Assignment, inputs, limits: sandbox.Limits, unsafe: bo
     try:
         tmp.rename(folder)
     except OSError:  # another process cached it first
-        shutil.rmtree(tmp, ignore_errors=True)
+        for f in tmp.iterdir():
+            f.unlink()
+        tmp.rmdir()
     return {t.name: probe.results[t.name] for t in assignment.tasks}
 
 
@@ -289,7 +309,12 @@ class StudentResult:
 
 
 def _rows_for_all(assignment, sid, status, message) -> list[TaskResult]:
-    return [TaskResult(sid, t.name, 0.0, assignment.points[t.name], status, message) for t in assignment.tasks]
+    return [TaskResult(sid, t.name, 0.0, assignment.points[t.name], status, protocol.clean_text(message))
+            for t in assignment.tasks]
+
+
+def _clean(text, limit: int = protocol.MAX_MESSAGE) -> str:
+    return protocol.clean_text(text, limit)
 
 
 def judge_task(assignment: Assignment, task, sid: str, probe: ProbeOutput, ref, inputs, cells_for_task) -> TaskResult:
@@ -304,34 +329,34 @@ def judge_task(assignment: Assignment, task, sid: str, probe: ProbeOutput, ref, 
     st = st if isinstance(st, dict) else {}
     res = probe.results.get(task.name)
     if res is None:
-        if st.get("status") in ("timeout", "crashed"):
-            status, msg = st["status"], str(st.get("detail", ""))[:300]
+        if st.get("status") in ("timeout", "crashed", "memory_limit"):
+            status, msg = st["status"], _clean(st.get("detail", ""), 200)
         elif probe.run and probe.run.timed_out:
             status, msg = "submission_timeout", "the whole submission ran past its time limit before this task finished"
-        elif probe.run and probe.run.disk_exceeded:
-            status, msg = "disk_limit", "the submission wrote more than the disk quota; it was stopped"
+        elif probe.run and (probe.run.memory_exceeded or probe.run.oom_kills):
+            status, msg = "memory_limit", "the submission went over its memory limit and was stopped"
         elif probe.status.get("setup"):
-            status, msg = "setup_error", f"the setup cell failed: {probe.status['setup']}"
+            status, msg = "setup_error", f"the setup cell failed: {_clean(probe.status['setup'], 100)}"
         else:
             status, msg = "crashed", "the task produced no results (the process was killed or exited early)"
-        return TaskResult(sid, task.name, 0.0, max_score, status, "; ".join(notes + [msg]))
+        return TaskResult(sid, task.name, 0.0, max_score, status, _clean("; ".join(notes + [msg])))
     meta, arrays = res
     if meta.get("missing"):
         errs = meta.get("cell_errors") or []
-        why = f" (the answer cell raised {errs[0]})" if errs else ""
+        why = f" (the answer cell raised {_clean(errs[0], 80)})" if errs else ""
         return TaskResult(sid, task.name, 0.0, max_score, "not_defined",
-                          "; ".join(notes + [f"the answer cell does not define {task.target}{why}"]))
+                          _clean("; ".join(notes + [f"the answer cell does not define {task.target}{why}"])))
     if meta.get("cell_errors"):
-        notes.append(f"the answer cell raised {str(meta['cell_errors'][0])[:200]}")
+        notes.append(f"the answer cell raised {_clean(meta['cell_errors'][0], 80)}")
     if meta.get("probe_error"):
-        notes.append(f"probing stopped early: {str(meta['probe_error'])[:200]}")
+        notes.append(f"probing stopped early: it raised {_clean(meta['probe_error'], 80)}")
     records = meta.get("records") if isinstance(meta.get("records"), dict) else {}
     ref_meta, ref_arrays = ref[task.name]
     ctx = Context(records, arrays, ref_meta.get("records", {}), ref_arrays, inputs[task.name])
     outcomes = []
     for check in task.checks:
         passed, message = run_check(check, ctx)
-        outcomes.append((check.name, check.weight, passed, message[:300]))
+        outcomes.append((check.name, check.weight, passed, _clean(message)))
     total = sum(c.weight for c in task.checks)
     got = sum(w for _, w, p, _ in outcomes if p)
     score = round(max_score * got / total, 2)
@@ -345,7 +370,8 @@ def judge_task(assignment: Assignment, task, sid: str, probe: ProbeOutput, ref, 
     summary = f"{sum(p for *_, p, _ in outcomes)}/{len(outcomes)} checks passed"
     if failed:
         summary += "; " + "; ".join(failed[:3]) + (" ..." if len(failed) > 3 else "")
-    return TaskResult(sid, task.name, score, max_score, status, "; ".join(notes + [summary]), outcomes)
+    return TaskResult(sid, task.name, score, max_score, status, _clean("; ".join(notes + [summary]), 2 * protocol.MAX_MESSAGE),
+                      outcomes)
 
 
 def grade_submission(assignment: Assignment, sub: Submission, inputs, ref, limits, unsafe) -> StudentResult:
@@ -358,7 +384,8 @@ def grade_submission(assignment: Assignment, sub: Submission, inputs, ref, limit
     except notebooks.NotebookError as err:
         return StudentResult(sid, nb_label, _rows_for_all(assignment, sid, err.status, err.message), sub.notes)
     except OSError as err:
-        return StudentResult(sid, nb_label, _rows_for_all(assignment, sid, "invalid_notebook", f"unreadable: {err}"), sub.notes)
+        return StudentResult(sid, nb_label, _rows_for_all(assignment, sid, "invalid_notebook",
+                                                          f"unreadable ({type(err).__name__})"), sub.notes)
     cells = notebooks.answer_cells(nb, assignment.task_names)
     answers = notebooks.solution_sources(nb)
     if not cells:
@@ -370,15 +397,26 @@ def grade_submission(assignment: Assignment, sub: Submission, inputs, ref, limit
             status, msg = "no_answer_cells", ("no cell carries this assignment's nbgrader metadata; work in the "
                                               f"distributed {assignment.notebook_name} and submit it")
         return StudentResult(sid, nb_label, _rows_for_all(assignment, sid, status, msg), sub.notes)
-    probe = run_probe(assignment, cells, inputs, limits, unsafe)
+    if len(cells) > protocol.MAX_CELLS:
+        return StudentResult(sid, nb_label, _rows_for_all(assignment, sid, "invalid_notebook",
+                                                          f"more than {protocol.MAX_CELLS} answer cells"), sub.notes)
+    probe = run_probe(assignment, cells, inputs, limits, unsafe, student_id=sid)
     rows = [judge_task(assignment, t, sid, probe, ref, inputs, [c for c in cells if c.task == t.name])
             for t in assignment.tasks]
+    placed = notebooks.placement(nb, cells, {t.name: t.target for t in assignment.tasks})
+    for row in rows:
+        if row.task in placed.uncredited:
+            row.score, row.status, row.message = 0.0, "defined_elsewhere", placed.uncredited[row.task]
+        elif placed.notes.get(row.task):
+            row.message = "; ".join(placed.notes[row.task] + [row.message])
     notes = list(sub.notes)
     if probe.run and probe.run.output_bytes > limits.output_kb * 1024:
         notes.append(f"printed {probe.run.output_bytes / 2**20:.1f} MB of output; only the first "
                      f"{limits.output_kb} KB were kept (output never costs points)")
-    if probe.run and probe.run.disk_exceeded:
-        notes.append(f"wrote more than {limits.disk_mb} MB into its work folder and was stopped")
+    if probe.run and (probe.run.memory_exceeded or probe.run.oom_kills):
+        notes.append(f"went over its memory limit of {limits.memory_mb} MB (all its processes together)")
+    if probe.run and probe.run.results_bytes > protocol.MAX_STREAM_BYTES:
+        notes.append("its probes sent back more results than the grader accepts; they were dropped")
     res = StudentResult(sid, nb_label, rows, notes)
     res.answers = answers
     if probe.run:
@@ -390,29 +428,116 @@ def grade_submission(assignment: Assignment, sub: Submission, inputs, ref, limit
     return res
 
 
+def submission_digest(assignment: Assignment, sub: Submission, limits: sandbox.Limits, unsafe: bool) -> str:
+    """What a finished grade depends on: the file, how it was collected, the grader, the limits."""
+    h = hashlib.sha256()
+    h.update(reference_key(assignment).encode())
+    h.update(json.dumps([sub.student_id, sub.status, sub.message, sorted(sub.notes), unsafe,
+                         sorted(limits.__dict__.items())], default=str).encode())
+    if sub.notebook is not None:
+        try:
+            h.update(Path(sub.notebook).read_bytes())
+        except OSError:
+            h.update(b"unreadable")
+    return h.hexdigest()
+
+
+class Progress:
+    """scores.csv written as each submission finishes, with a journal (`.graded`: student id and the
+    digest of what was graded), so a crash or a kill loses no finished grade and a re-run resumes:
+    a student whose submission, grader and limits are unchanged keeps the rows already written."""
+
+    def __init__(self, out: Path, assignment: Assignment):
+        from autograder import report
+
+        self.scores, self.journal = out / "scores.csv", out / ".graded"
+        self.assignment, self.report = assignment, report
+        self.lock = threading.Lock()
+        self.done: dict[str, str] = {}
+        rows: dict[str, list] = {}
+        try:
+            for line in self.journal.read_text(encoding="utf-8").splitlines():
+                entry = json.loads(line)
+                self.done[str(entry["student_id"])] = str(entry["digest"])
+            with open(self.scores, newline="", encoding="utf-8") as fh:
+                for r in csv.DictReader(fh):
+                    if r.get("assignment") == assignment.name:
+                        rows.setdefault(r["student_id"], []).append(r)
+        except (OSError, ValueError, KeyError, TypeError):
+            self.done = {}
+        self.rows = rows
+        names = assignment.task_names
+        # keep only complete students; start the files again with them
+        self.kept = {sid: rs for sid, rs in rows.items() if sid in self.done and sorted(r["task"] for r in rs) == sorted(names)}
+        self.done = {sid: d for sid, d in self.done.items() if sid in self.kept}
+        with open(self.scores, "w", encoding="utf-8") as fh:
+            fh.write(report.score_lines(assignment, [self._from_rows(sid) for sid in sorted(self.kept)], header=True))
+        with open(self.journal, "w", encoding="utf-8") as fh:
+            for sid in sorted(self.done):
+                fh.write(json.dumps({"student_id": sid, "digest": self.done[sid]}) + "\n")
+
+    def _from_rows(self, sid: str) -> StudentResult:
+        by = {r["task"]: r for r in self.kept[sid]}
+        tasks = [TaskResult(sid, t, float(by[t]["score"]), float(by[t]["max_score"]), by[t]["status"], by[t]["message"])
+                 for t in self.assignment.task_names]
+        return StudentResult(sid, self.assignment.notebook_name, tasks, ["resumed: unchanged since the last run"])
+
+    def resumed(self, sub: Submission, digest: str) -> StudentResult | None:
+        if self.done.get(sub.student_id) == digest:
+            return self._from_rows(sub.student_id)
+        return None
+
+    def finished(self, result: StudentResult, digest: str) -> None:
+        with self.lock:
+            with open(self.scores, "a", encoding="utf-8") as fh:
+                fh.write(self.report.score_lines(self.assignment, [result], header=False))
+                fh.flush()
+                os.fsync(fh.fileno())
+            with open(self.journal, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"student_id": result.student_id, "digest": digest}) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+
+
 def grade_all(assignment: Assignment, subs: list[Submission], limits: sandbox.Limits, unsafe: bool,
-              workers: int, log=print) -> list[StudentResult]:
+              workers: int, log=print, on_result=None, progress: Progress | None = None) -> list[StudentResult]:
+    """Grade every submission. With `on_result`, each result is handed over as soon as it is final
+    (feedback, log) and then reduced to its scores; with `progress`, each is written to scores.csv
+    at once and unchanged ones are resumed."""
     inputs = task_inputs(assignment)
     ref = reference(assignment, inputs, limits, unsafe, log=log)
-    results = []
+    lock = threading.Lock()
 
     def one(sub):
         t0 = time.monotonic()
+        digest = submission_digest(assignment, sub, limits, unsafe) if progress else ""
+        r = progress.resumed(sub, digest) if progress else None
+        if r is not None:
+            log(f"{protocol.clean_text(sub.student_id, 80)}: resumed (unchanged since the last run)")
+            return r
         try:
             r = grade_submission(assignment, sub, inputs, ref, limits, unsafe)
         except Exception as err:  # never lose a submission
             r = StudentResult(sub.student_id, assignment.notebook_name,
                               _rows_for_all(assignment, sub.student_id, "grader_error",
-                                            f"the grader failed on this submission ({type(err).__name__}: {err})"), [])
-        log(f"{sub.student_id}: {sum(t.score for t in r.tasks):g}/{sum(t.max_score for t in r.tasks):g} "
-            f"in {time.monotonic() - t0:.1f} s ({', '.join(f'{t.task}={t.status}' for t in r.tasks)})")
+                                            f"the grader failed on this submission ({type(err).__name__})"), [])
+        if unsafe:
+            for t in r.tasks:
+                t.message = f"{UNSAFE_NOTE}; {t.message}"
+        log(f"{protocol.clean_text(sub.student_id, 80)}: {sum(t.score for t in r.tasks):g}/"
+            f"{sum(t.max_score for t in r.tasks):g} in {time.monotonic() - t0:.1f} s "
+            f"({', '.join(f'{t.task}={t.status}' for t in r.tasks)})")
+        with lock:
+            if progress:
+                progress.finished(r, digest)
+            if on_result:
+                on_result(r)
+                r.answers, r.output_excerpt = {}, ""
+                for t in r.tasks:
+                    t.checks = []
         return r
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = list(pool.map(one, subs))
-    if unsafe:
-        for r in results:
-            for t in r.tasks:
-                t.message = f"{UNSAFE_NOTE}; {t.message}"
     results.sort(key=lambda r: r.student_id)
     return results

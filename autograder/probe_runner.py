@@ -1,51 +1,75 @@
 """The probe: runs INSIDE the sandbox, one process tree per submission. Standalone on purpose.
 
-It imports only the standard library, numpy and torch (never the autograder package, which is not
-visible in the sandbox) and trusts nothing the student's code does. Protocol:
+It imports only the standard library, numpy, torch and the protocol file (autograder/protocol.py,
+bound at /grader/protocol.py and loaded by path; the autograder package is not visible in the
+sandbox) and trusts nothing the student's code does. Protocol:
 
 - stdin: one JSON job (see autograder/grade.py: `build_job`): the instructor's setup cell, the
   student's answer cells in notebook order, and for each task the probe function's source, its
-  target name and the path of its inputs (.npz, written by the judge).
+  target name, the path of its inputs (.npz, written by the judge) and its seed.
 - It runs the setup cell in this process, then screens the answer cells in a child process (each
   must finish within `cell_timeout` without killing the process), then runs each task in its own
   forked child: the child executes the answer cells that passed screening, then the task's probe,
-  which calls the student's function or class on the judge's inputs and records results.
-- Results: `out/<task>.npz` (plain numeric arrays, written with numpy, no pickle) and
-  `out/<task>.json` (what each record holds, or the error it raised), and `out/status.json` (how
-  each child ended). The judge outside re-validates all of it; nothing here is trusted.
+  which calls the student's function or class on the judge's inputs and records results. After
+  every child, every other process in the sandbox is killed (setsid or double-forked daemons too).
+- Results go to the pipe `results_fd` as frames (see protocol.py): `<task>.json` (what each record
+  holds, or the error it raised) and `<task>.npz` (plain numeric arrays, no pickle) after each
+  task, `status.json` (how each child ended) at the end. Student code never holds that pipe: it is
+  closed in every child, and this process is not dumpable, so neither /proc/<pid>/fd nor ptrace
+  reaches it. The judge outside re-validates all of it; nothing here is trusted.
 
 Recorded values are converted to arrays with functions captured at import time, before any student
 code runs, and only exact built-in types are accepted (numpy arrays and scalars, torch tensors,
 bool/int/float, lists/tuples of these): tensor subclasses and objects with a custom __eq__ are
-rejected, so monkeypatching numpy or torch cannot change how a result is read.
+rejected, so monkeypatching numpy or torch cannot change how a result is read. Exceptions are
+reported by their type only (a message could carry hidden inputs or the probe's source).
 """
 import builtins
+import ctypes
+import importlib.util
+import io
 import json
 import os
+import random
 import select
 import signal
 import sys
 import time
 import traceback
 
-# ---------------------------------------------------------------- hide modules before anything imports
+# ---------------------------------------------------------------- the protocol, then hide modules
 
-_HIDDEN = ("course_lib.models",)
+
+def _load_protocol():
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in ("/grader/protocol.py", os.path.join(here, "protocol.py")):
+        if os.path.isfile(path):
+            spec = importlib.util.spec_from_file_location("autograder_protocol", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+    raise ImportError("protocol.py not found next to the probe runner")
+
+
+protocol = _load_protocol()
+_HIDDEN = tuple(protocol.HIDDEN_MODULES)
 
 
 class _HiddenModuleFinder:
-    """Refuses to import hidden packages (the course's reference models) with a clear message."""
+    """Refuses to import hidden modules (the course's reference implementations) with a clear message."""
 
     @staticmethod
     def find_spec(fullname, path=None, target=None):
         for name in _HIDDEN:
             if fullname == name or fullname.startswith(name + "."):
                 raise ImportError(f"{fullname} is not available during grading: graded tasks must be "
-                                  "implemented in the answer cell, not imported from the course's reference models")
+                                  "implemented in the answer cell, not imported from the course's reference code")
         return None
 
 
 sys.meta_path.insert(0, _HiddenModuleFinder)
+if os.path.isdir("/grader/lib"):
+    sys.path.insert(0, "/grader/lib")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -104,20 +128,50 @@ _waitpid = os.waitpid
 _time = time.monotonic
 _sleep = time.sleep
 _scalar_types = (_bool, _int, _float)
-_MAX_ERR = 600
+_MAX_ERR = protocol.MAX_MESSAGE
+_mro_of = type.__dict__["__mro__"].__get__
+_name_of = type.__dict__["__name__"].__get__
+
+
+def _known_exceptions():
+    """id -> (class, name) of the exception classes of Python, numpy and torch, taken before any
+    student code runs: only these names are reported, so a class named after hidden data says nothing."""
+    import numpy.linalg
+
+    found = {}
+    modules = [builtins, np, numpy.linalg, torch]
+    for extra in ("numpy.exceptions",):
+        mod = sys.modules.get(extra)
+        if mod is not None:
+            modules.append(mod)
+    for mod in modules:
+        for name, obj in _list(vars(mod).items()):   # no module __getattr__: nothing imported lazily
+            if _isinstance(obj, _type) and issubclass(obj, BaseException) and _len(name) <= 40:
+                found[id(obj)] = (obj, name)
+    return found
+
+
+_KNOWN_EXC = _known_exceptions()
+
+
+def _describe_exception(err):
+    """The exception's type, never its message (which could carry hidden inputs or the probe's source)."""
+    t = _type(err)
+    entry = _KNOWN_EXC.get(id(t))
+    if entry is not None and entry[0] is t:
+        return entry[1]
+    try:
+        for base in _mro_of(t):
+            entry = _KNOWN_EXC.get(id(base))
+            if entry is not None and entry[0] is base:
+                return f"an exception derived from {entry[1]}"
+    except BaseException:
+        pass
+    return "an exception of its own class"
 
 
 def _fail(message):
     return {"ok": False, "error": message[:_MAX_ERR]}
-
-
-def _describe_exception(err):
-    name = _type(err).__name__
-    try:
-        text = _str(err)
-    except BaseException:  # a student's exception whose __str__ raises
-        text = "<unprintable>"
-    return (f"{name}: {text}" if text else name)[:_MAX_ERR]
 
 
 def to_array(value, key, arrays, depth=0):
@@ -186,11 +240,84 @@ class Recorder:
 # ---------------------------------------------------------------- child processes
 
 
+# ---------------------------------------------------------------- this process, kept out of the students' reach
+
+_RESULTS_FD = None      # the pipe to the judge (closed in every child)
+_SANDBOXED = False      # in the sandbox's own pid namespace: every other process belongs to the submission
+_OOM_EVENTS = None      # the memory cgroup's event counter, bound read-only by the grader
+
+
+def _not_dumpable():
+    """No ptrace and no /proc/<pid>/fd for processes of the same uid: the student's children cannot
+    reach this process's memory or its results pipe."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)   # PR_SET_DUMPABLE, 0
+    except (OSError, AttributeError):
+        pass
+
+
+def _oom_count():
+    if not _OOM_EVENTS:
+        return 0
+    try:
+        with _open(_OOM_EVENTS) as fh:
+            for line in fh.read().splitlines():
+                if line.startswith("oom_kill "):
+                    return _int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _kill_group(pid):
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _sweep():
+    """Kill every other process of the submission (in the sandbox: everything in this pid namespace
+    but its init and this process, setsid and double-forked daemons included) and reap ours."""
+    if not _SANDBOXED:
+        return
+    me = _os_getpid()
+    for _ in _range(400):
+        try:
+            _os_kill(-1, signal.SIGKILL)      # every process we may signal in this namespace, except init and us
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            pass
+        if not [n for n in os.listdir("/proc") if n.isdigit() and _int(n) not in (1, me)]:
+            return
+        _sleep(0.005)
+
+
+def _in_child():
+    """First thing in every forked child: drop the results pipe, start a process group."""
+    os.setpgid(0, 0)
+    if _RESULTS_FD is not None:
+        _os_close(_RESULTS_FD)
+
+
+def _seed_everything(seed):
+    """Fixed seeds for Python's random, numpy's global generator, numpy's default_rng() without a
+    seed, and torch, so a submission that draws unseeded numbers gets the same grade on every regrade."""
+    seed = _int(seed) % 2**32
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    sequence = np.random.SeedSequence(seed)
+    original = np.random.default_rng
+
+    def default_rng(seed=None):
+        return original(sequence.spawn(1)[0] if seed is None else seed)
+
+    np.random.default_rng = default_rng
 
 
 def _restore_builtins():
@@ -200,19 +327,39 @@ def _restore_builtins():
     d.update(_BUILTINS_SNAPSHOT)
 
 
-MAX_RESULT_BYTES = 64 * 2**20
+MAX_RESULT_BYTES = protocol.MAX_NPZ_BYTES + protocol.MAX_META_BYTES
+
+
+def _death(status, oom_before):
+    """How a child ended, when it did not exit normally: (state, detail) or None."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig == signal.SIGKILL and _oom_count() > oom_before:
+            return "memory_limit", "the submission went over its memory limit and the process was killed"
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = _str(sig)
+        hint = {"SIGSEGV": " (a segmentation fault)", "SIGKILL": " (killed)",
+                "SIGXCPU": " (CPU time limit)", "SIGXFSZ": " (file size limit)"}.get(name, "")
+        return "crashed", f"the process was killed by {name}{hint}"
+    code = os.WEXITSTATUS(status)
+    if code != 0:
+        return "crashed", f"the process exited with code {code} (os._exit or a fatal error)"
+    return None
 
 
 def _child_run(fn, timeout):
-    """Fork; run fn(write_fd) in the child (its own process group, killed as a whole afterwards, so
-    that processes it leaves behind cannot touch later tasks). The child sends its results through
-    the pipe; this (clean) process collects them. Returns (status, detail, payload bytes)."""
+    """Fork; run fn(write_fd) in the child. The child sends its results through the pipe; this
+    (clean) process collects them, then kills whatever the child left behind. Returns (status,
+    detail, payload bytes)."""
     read_fd, write_fd = _os_pipe()
+    oom_before = _oom_count()
     pid = _os_fork()
     if pid == 0:
         code = 0
         try:
-            os.setpgid(0, 0)
+            _in_child()
             _os_close(read_fd)
             signal.signal(signal.SIGALRM, signal.SIG_DFL)
             fn(write_fd)
@@ -250,9 +397,11 @@ def _child_run(fn, timeout):
                 pass
             _waitpid(pid, 0)
             _os_close(read_fd)
+            _sweep()
             return "timeout", f"did not finish within {timeout:g} s", b""
-    # the child has exited: drain what it wrote (grandchildren are killed with the group first)
+    # the child has exited: kill what it left behind, then drain what it wrote
     _kill_group(pid)
+    _sweep()
     while not eof:
         r, _, _ = select.select([read_fd], [], [], 0.2)
         if not r:
@@ -264,20 +413,12 @@ def _child_run(fn, timeout):
             chunks.append(chunk)
             size += len(chunk)
     _os_close(read_fd)
-    payload = b"".join(chunks)
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        try:
-            name = signal.Signals(sig).name
-        except ValueError:
-            name = _str(sig)
-        hint = {"SIGSEGV": " (a segmentation fault)", "SIGKILL": " (killed; often the memory limit)",
-                "SIGXCPU": " (CPU time limit)", "SIGXFSZ": " (file size limit)"}.get(name, "")
-        return "crashed", f"the process was killed by {name}{hint}", b""
-    code = os.WEXITSTATUS(status)
-    if code != 0:
-        return "crashed", f"the process exited with code {code} (os._exit or a fatal error)", b""
-    return "ok", "", payload
+    death = _death(status, oom_before)
+    if death:
+        return death[0], death[1], b""
+    if size >= MAX_RESULT_BYTES:
+        return "crashed", "the task's results were larger than the grader accepts", b""
+    return "ok", "", b"".join(chunks)
 
 
 def _send(fd, data):
@@ -319,23 +460,13 @@ def _decode_payload(payload):
     return meta, arrays
 
 
-def _strip_magics(source):
-    """IPython magics and shell escapes (%matplotlib, !pip) become `pass`: they mean nothing here."""
-    lines = []
-    for line in source.split("\n"):
-        stripped = line.lstrip()
-        if stripped.startswith(("%", "!")):
-            line = line[:len(line) - len(stripped)] + "pass"
-        lines.append(line)
-    return "\n".join(lines)
-
-
 def _exec_cell(source, ns, label):
-    code = _compile(_strip_magics(source), label, "exec")
+    # Cells arrive as Python: the judge turned them into code with IPython's own input transformer.
+    code = _compile(source, label, "exec")
     _exec(code, ns)
 
 
-def _screen_cells(cells, setup_ns, cell_timeout):
+def _screen_cells(cells, setup_ns, cell_timeout, seed=0):
     """Which answer cells run to completion without hanging or killing their process.
 
     A child executes the cells in order and reports "S i" (started) and "E i" / "X i" (ended, or
@@ -346,12 +477,14 @@ def _screen_cells(cells, setup_ns, cell_timeout):
     start = 0
     while start < _len(cells):
         read_fd, write_fd = _os_pipe()
+        oom_before = _oom_count()
         pid = _os_fork()
         if pid == 0:
             code = 0
             try:
-                os.setpgid(0, 0)
+                _in_child()
                 _os_close(read_fd)
+                _seed_everything(seed)
                 ns = _dict(setup_ns)
                 for i in _range(start, _len(cells)):
                     _os_write(write_fd, f"S{i}\n".encode())
@@ -359,8 +492,7 @@ def _screen_cells(cells, setup_ns, cell_timeout):
                         _exec_cell(cells[i]["source"], ns, f"<answer cell {cells[i]['task']}>")
                         _os_write(write_fd, f"E{i}\n".encode())
                     except BaseException as err:
-                        msg = _describe_exception(err).replace("\n", " ")
-                        _os_write(write_fd, f"X{i} {msg}\n".encode()[:_MAX_ERR])
+                        _os_write(write_fd, f"X{i} {_describe_exception(err)}\n".encode()[:_MAX_ERR])
             except BaseException:
                 code = 3
             _os_exit(code)
@@ -384,7 +516,7 @@ def _screen_cells(cells, setup_ns, cell_timeout):
                 if kind == "S":
                     current, started = idx, _time()
                 elif kind in "EX" and idx == current:
-                    verdicts[idx] = {"ok": True, "error": text.split(" ", 1)[1] if kind == "X" else None}
+                    verdicts[idx] = {"ok": True, "error": text.split(" ", 1)[1][:80] if kind == "X" and " " in text else None}
                     current = None
 
         while True:
@@ -397,6 +529,7 @@ def _screen_cells(cells, setup_ns, cell_timeout):
                 if b"\n" in buf:
                     complete, buf = buf.rsplit(b"\n", 1)
                     parse(complete)
+                buf = buf[-4096:]          # a cell writing into this pipe cannot grow it
                 continue
             if current is not None and _time() - started > cell_timeout:
                 timed_out = True
@@ -419,6 +552,8 @@ def _screen_cells(cells, setup_ns, cell_timeout):
             except ProcessLookupError:
                 pass
             _waitpid(pid, 0)
+        _sweep()
+        died_of_memory = _oom_count() > oom_before
         bad = current if current is not None else next(
             (i for i in _range(start, _len(cells)) if verdicts[i] is None), None)
         if bad is None:
@@ -426,6 +561,9 @@ def _screen_cells(cells, setup_ns, cell_timeout):
         if timed_out:
             verdicts[bad] = {"ok": False, "status": "timeout",
                              "error": f"the answer cell did not finish within {cell_timeout:g} s (an endless loop at top level?)"}
+        elif died_of_memory:
+            verdicts[bad] = {"ok": False, "status": "memory_limit",
+                             "error": "running the answer cell went over the submission's memory limit"}
         else:
             verdicts[bad] = {"ok": False, "status": "crashed",
                              "error": "running the answer cell killed the process (os._exit, a segmentation fault or the memory limit)"}
@@ -436,6 +574,7 @@ def _screen_cells(cells, setup_ns, cell_timeout):
 def _run_task(task, cells, verdicts, setup_ns, inputs, threads, wfd):
     """In a forked child: execute the good answer cells, then the task's probe; send the results."""
     torch.set_num_threads(threads)
+    _seed_everything(task.get("seed", 0))
     ns = _dict(setup_ns)
     own_errors = []
     for i, cell in _enumerate(cells):
@@ -444,7 +583,7 @@ def _run_task(task, cells, verdicts, setup_ns, inputs, threads, wfd):
         try:
             _exec_cell(cell["source"], ns, f"<answer cell {cell['task']}>")
         except BaseException as err:
-            if cell["task"] == task["name"]:
+            if cell["task"] == task["name"] and _len(own_errors) < protocol.MAX_ERRORS:
                 own_errors.append(_describe_exception(err))
     _restore_builtins()
     record = Recorder()
@@ -467,14 +606,25 @@ def _run_task(task, cells, verdicts, setup_ns, inputs, threads, wfd):
         _send(wfd, _tobytes(arr))
 
 
-def _write_results(out_dir, name, payload):
+def _emit(name, body):
+    if _RESULTS_FD is not None:
+        _os_write_all(_RESULTS_FD, protocol.encode_frame(name, body))
+
+
+def _send_results(name, payload):
+    """Decode what a task's child sent (in this clean process), check it against the protocol and
+    send it to the judge. Raises ValueError when it does not fit."""
     meta, arrays = _decode_payload(payload)
-    tmp = os.path.join(out_dir, f".{name}.tmp.npz")
-    with _open(tmp, "wb") as fh:
-        _np_savez(fh, **{k.replace("/", "__"): v for k, v in arrays.items()})
-    _os_replace(tmp, os.path.join(out_dir, f"{name}.npz"))
-    with _open(os.path.join(out_dir, f"{name}.json"), "w") as fh:
-        _json_dump(meta, fh)
+    if not protocol.valid_meta(meta) or _len(arrays) > protocol.MAX_ARRAYS:
+        raise ValueError("results outside the protocol")
+    buf = io.BytesIO()
+    _np_savez(buf, **{k.replace("/", "__"): v for k, v in arrays.items()})
+    npz = buf.getvalue()
+    text = json.dumps(meta).encode("utf-8")
+    if _len(npz) > protocol.MAX_NPZ_BYTES or _len(text) > protocol.MAX_META_BYTES:
+        raise ValueError("results too large")
+    _emit(f"{name}.npz", npz)
+    _emit(f"{name}.json", text)
 
 
 def _warm_up():
@@ -491,9 +641,17 @@ def _warm_up():
 
 
 def main():
+    global _RESULTS_FD, _SANDBOXED, _OOM_EVENTS
     job = json.loads(sys.stdin.read())
-    out_dir = job["out_dir"]
-    os.makedirs(out_dir, exist_ok=True)
+    _RESULTS_FD = _int(job["results_fd"])
+    _SANDBOXED = job.get("sandboxed") is True
+    _OOM_EVENTS = job.get("oom_events")
+    if _SANDBOXED:   # nothing inherited but stdio and the results pipe
+        os.closerange(3, _RESULTS_FD)
+        os.closerange(_RESULTS_FD + 1, 65536)
+    elif job.get("lib"):
+        sys.path.insert(0, job["lib"])
+    _not_dumpable()
     threads = _int(job.get("threads", 1))
     torch.set_num_threads(threads)
     status = {"setup": None, "cells": None, "tasks": {}, "times": {}}
@@ -512,7 +670,7 @@ def main():
     status["times"]["setup"] = round(_time() - t0, 3)
     cells = job["cells"]
     t0 = _time()
-    verdicts = _screen_cells(cells, setup_ns, _float(job.get("cell_timeout", 10)))
+    verdicts = _screen_cells(cells, setup_ns, _float(job.get("cell_timeout", 10)), job.get("seed", 0))
     status["cells"] = verdicts
     status["times"]["screen"] = round(_time() - t0, 3)
     for task in job["tasks"]:
@@ -527,16 +685,18 @@ def main():
             _float(task.get("timeout", 60)))
         if state == "ok":
             try:
-                _write_results(out_dir, task["name"], payload)
-            except Exception as err:
-                state, detail = "crashed", ("the task's results were missing or unreadable (the process exited early, "
-                                            f"e.g. by os._exit: {_type(err).__name__})")
+                _send_results(task["name"], payload)
+            except (OSError, BrokenPipeError):
+                raise
+            except Exception:
+                state, detail = "crashed", ("the task's results were missing, unreadable or too large (did the "
+                                            "process exit early, e.g. by os._exit?)")
         status["tasks"][task["name"]] = {"status": state, "detail": detail}
         status["times"][task["name"]] = round(_time() - t0, 3)
         sys.stdout.flush()
         sys.stderr.flush()
-    with _open(os.path.join(out_dir, "status.json"), "w") as fh:
-        _json_dump(status, fh)
+    _emit("status.json", json.dumps(status).encode("utf-8"))
+    _os_close(_RESULTS_FD)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@ from __future__ import annotations
 import csv
 import html
 import io
+import os
 from pathlib import Path
+
+from autograder import protocol
 
 SCORE_COLUMNS = ["student_id", "assignment", "task", "score", "max_score", "status", "message"]
 GRADE_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
@@ -23,13 +26,27 @@ def _csv_text(header, rows) -> str:
     return buf.getvalue()
 
 
-def write_scores(path: Path, assignment, results) -> None:
+def score_lines(assignment, results, header: bool = True) -> str:
+    """scores.csv text for `results` (with or without the header line). Messages are one line,
+    control characters escaped (protocol.clean_text), at most 2 x MAX_MESSAGE characters."""
     rows = []
     for r in sorted(results, key=lambda r: r.student_id):
         for t in r.tasks:  # task order of the task module
-            msg = " ".join(str(t.message).split())
+            msg = protocol.clean_text(" ".join(str(t.message).split()), 2 * protocol.MAX_MESSAGE)
             rows.append([r.student_id, assignment.name, t.task, _fmt(t.score), _fmt(t.max_score), t.status, msg])
-    path.write_text(_csv_text(SCORE_COLUMNS, rows), encoding="utf-8")
+    text = _csv_text(SCORE_COLUMNS, rows)
+    return text if header else text.split("\n", 1)[1]
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write a whole file at once: a reader (or a crash) sees the old file or the new one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_scores(path: Path, assignment, results) -> None:
+    _replace(path, score_lines(assignment, results))
 
 
 def total_max(assignment) -> float:
@@ -45,7 +62,7 @@ def write_grades(path: Path, assignment, results) -> None:
         score = round(sum(t.score for t in r.tasks), 2)
         rows.append([assignment.name, "", "", r.student_id, "", "", "", _fmt(score), _fmt(0.0), _fmt(score),
                      _fmt(total_max(assignment))])
-    path.write_text(_csv_text(GRADE_COLUMNS, rows), encoding="utf-8")
+    _replace(path, _csv_text(GRADE_COLUMNS, rows))
 
 
 _CSS = """body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}
@@ -58,7 +75,10 @@ def write_feedback(folder: Path, assignment, result, unsafe: bool) -> Path:
     or reference values appear (check messages are written not to reveal them)."""
     out_dir = folder / result.student_id
     out_dir.mkdir(parents=True, exist_ok=True)
-    e = html.escape
+
+    def e(text):   # text that may come from the submission: escaped for HTML, control characters visible
+        return html.escape(protocol.escape_text(str(text)))
+
     total = sum(t.score for t in result.tasks)
     auto_max = sum(t.max_score for t in result.tasks)
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(assignment.name)}: feedback for "
@@ -73,13 +93,13 @@ def write_feedback(folder: Path, assignment, result, unsafe: bool) -> Path:
         parts.append(f"<p class='warn'>{e(note)}</p>")
     for t in result.tasks:
         parts.append(f"<h2>{e(t.task)}: {_fmt(t.score)} / {_fmt(t.max_score)} ({e(t.status)})</h2>")
-        parts.append(f"<p>{e(t.message)}</p>")
+        parts.append(f"<p><samp>{e(t.message)}</samp></p>")
         if not t.checks:
             continue
         parts.append("<table><tr><th>check</th><th>weight</th><th>result</th><th>message</th></tr>")
         for name, weight, passed, message in t.checks:
             cls, word = ("pass", "passed") if passed else ("fail", "failed")
-            parts.append(f"<tr><td>{e(name)}</td><td>{weight:g}</td><td class='{cls}'>{word}</td><td>{e(message)}</td></tr>")
+            parts.append(f"<tr><td>{e(name)}</td><td>{weight:g}</td><td class='{cls}'>{word}</td><td><samp>{e(message)}</samp></td></tr>")
         parts.append("</table>")
     parts.append("<p>Grades come from hidden probes of your functions run in a sandbox; the visible tests in the "
                  "notebook check the same properties on other inputs.</p></body></html>")

@@ -5,20 +5,28 @@ See autograder/README.md for a worked example. In short:
 
 - `inputs(rng) -> dict[str, np.ndarray]`: the hidden inputs, drawn by the judge from a seeded
   generator. They are written to an .npz and loaded by the probe before any student code runs.
-- `probe(target, inputs, record)`: runs INSIDE the sandbox, so it must be self-contained (only the
-  names `np` and `torch` and its arguments; its source is shipped, not its module). `target` is the
-  student's function or class; `record(key, lambda: ...)` calls the lambda, converts what it
-  returns to plain arrays and remembers any exception, so one failing call costs one record.
-- `checks`: named `Check(name, weight, fn)`s; `fn(ctx)` returns a `(passed, message)` pair or a
-  `course_lib.checks.CheckResult`, or raises `Fail(message)`. `ctx.get(key)` returns the
+- `probe(target, inputs, record)`: runs INSIDE the sandbox, so its module is not there: its source
+  is shipped, together with the task's `helpers` (module-level functions, their source shipped
+  before the probe's) and `constants` (plain literals such as case tables, written as assignments),
+  and it may use only those names, `np`, `torch` and its arguments. `target` is the student's
+  function or class; `record(key, lambda: ...)` calls the lambda, converts what it returns to plain
+  arrays and remembers any exception, so one failing call costs one record. Case tables that the
+  judge draws (sizes, orderings) travel in the inputs instead.
+- `checks`: named `Check(name, weight, fn, requires=())`s; `fn(ctx)` returns a `(passed, message)`
+  pair or a `course_lib.checks.CheckResult`, or raises `Fail(message)`. `ctx.get(key)` returns the
   student's array after strict validation, `ctx.ref(key)` the reference array computed from the
-  solution notebook, `ctx.inputs` the hidden inputs. The task's score is
+  solution notebook, `ctx.inputs` the hidden inputs. A check that `requires` other checks (named,
+  listed earlier in the task) is judged only when they passed, and fails otherwise: property
+  checks (formats, normalization, structure, call counts) are gated on a check that the code does
+  the work (values against the reference, outputs that depend on the inputs), so that a do-nothing
+  answer cannot collect them. The task's score is
   points * (sum of weights of passed checks) / (sum of all weights).
 
 Messages must not reveal hidden inputs or reference values: say what property failed.
 """
 from __future__ import annotations
 
+import ast
 import inspect
 import textwrap
 from dataclasses import dataclass, field
@@ -36,6 +44,7 @@ class Check:
     name: str
     weight: float
     fn: Callable[["Context"], Any]
+    requires: tuple[str, ...] = ()   # names of earlier checks of the task that must pass first
 
 
 @dataclass
@@ -47,14 +56,44 @@ class Task:
     target: str | None = None      # the name the answer cell defines (default: the task name)
     timeout: float | None = None   # seconds for this task's probe (default: the grade command's)
     doc: str = ""
+    helpers: tuple = ()            # module-level functions the probe calls (their source is shipped)
+    constants: dict = field(default_factory=dict)   # plain literals the probe reads (case tables)
 
     def __post_init__(self):
         self.target = self.target or self.name
         total = sum(c.weight for c in self.checks)
         if not self.checks or total <= 0:
             raise ValueError(f"task {self.name} needs checks with positive weights")
+        seen = set()
+        for c in self.checks:
+            unknown = [r for r in c.requires if r not in seen]
+            if unknown:
+                raise ValueError(f"task {self.name}: check {c.name!r} requires {unknown}, which are not earlier checks")
+            seen.add(c.name)
+        if len(seen) != len(self.checks):
+            raise ValueError(f"task {self.name}: duplicate check names")
         # read now, while the module file on disk is the one that was imported
-        self._probe_source = textwrap.dedent(inspect.getsource(self.probe))
+        self._probe_source = self._ship()
+
+    def _ship(self) -> str:
+        """The probe's source as the sandbox runs it: constants, helpers, then the probe itself."""
+        parts = []
+        for key, value in self.constants.items():
+            if not key.isidentifier():
+                raise ValueError(f"task {self.name}: constant name {key!r} is not an identifier")
+            text = repr(value)
+            try:
+                same = ast.literal_eval(text) == value
+            except (ValueError, SyntaxError):
+                same = False
+            if not same:
+                raise ValueError(f"task {self.name}: constant {key} is not a plain literal")
+            parts.append(f"{key} = {text}\n")
+        for fn in (*self.helpers, self.probe):
+            if not inspect.isfunction(fn):
+                raise ValueError(f"task {self.name}: {fn!r} is not a plain function")
+            parts.append(textwrap.dedent(inspect.getsource(fn)))
+        return "\n".join(parts)
 
     @property
     def probe_source(self) -> str:
@@ -65,7 +104,7 @@ class Task:
         return self.probe.__name__
 
 
-_KIND_NAMES = {"tensor": "a torch.Tensor", "ndarray": "a numpy array", "python_float": "a Python float",
+KIND_NAMES = {"tensor": "a torch.Tensor", "ndarray": "a numpy array", "python_float": "a Python float",
                "python_int": "a Python int", "python_bool": "a Python bool", "numpy_scalar": "a numpy scalar",
                "list": "a list", "tuple": "a tuple", "none": "None"}
 
@@ -79,6 +118,7 @@ class Context:
         self._ref_meta = ref_meta or {}
         self._ref_arrays = ref_arrays or {}
         self.inputs = inputs
+        self.outcomes: dict[str, bool] = {}   # check name -> passed, for the checks judged so far
 
     # -- student side
     def _lookup(self, key: str):
@@ -96,7 +136,7 @@ class Context:
     def meta(self, key: str) -> dict:
         entry = self._lookup(key)
         if entry is None:
-            raise Fail(f"the probe '{key}' produced no result (the task crashed or timed out before it)")
+            raise Fail("one of the grader's calls produced no result (the task crashed or timed out before it)")
         if not isinstance(entry, dict) or not entry.get("ok"):
             err = entry.get("error") if isinstance(entry, dict) else None
             raise Fail(f"raised {err}" if err and not str(err).startswith("returned") else str(err or "invalid result"))
@@ -108,10 +148,10 @@ class Context:
         entry = self.meta(key)
         kind = entry.get("kind")
         if kinds is not None and kind not in kinds:
-            want = " or ".join(_KIND_NAMES.get(k, k) for k in kinds)
-            raise Fail(f"returned {_KIND_NAMES.get(kind, kind)}; expected {want}")
+            want = " or ".join(KIND_NAMES.get(k, k) for k in kinds)
+            raise Fail(f"returned {KIND_NAMES.get(kind, kind)}; expected {want}")
         if kind in ("list", "tuple", "none"):
-            raise Fail(f"returned {_KIND_NAMES[kind]}; expected an array")
+            raise Fail(f"returned {KIND_NAMES[kind]}; expected an array")
         arr = self._arrays.get(key)
         if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biufc":
             raise Fail("the result could not be read as a numeric array")
@@ -129,7 +169,7 @@ class Context:
         """Keys of the items of a returned list/tuple (for functions that return several arrays)."""
         entry = self.meta(key)
         if entry.get("kind") not in kinds:
-            raise Fail(f"returned {_KIND_NAMES.get(entry.get('kind'), entry.get('kind'))}; expected a list")
+            raise Fail(f"returned {KIND_NAMES.get(entry.get('kind'), entry.get('kind'))}; expected a list")
         return [f"{key}/{i}" for i in range(len(entry.get("items", [])))]
 
     def has(self, key: str) -> bool:
@@ -147,12 +187,23 @@ class Context:
 
 
 def run_check(check: Check, ctx: Context) -> tuple[bool, str]:
+    """Judge one check (the task's checks are judged in order, on one Context)."""
+    failed = [r for r in check.requires if not ctx.outcomes.get(r)]
+    if failed:
+        passed, message = False, (f"not judged: this counts only once '{failed[0]}' passes, and it did not")
+    else:
+        passed, message = _judge(check, ctx)
+    ctx.outcomes[check.name] = passed
+    return passed, message
+
+
+def _judge(check: Check, ctx: Context) -> tuple[bool, str]:
     try:
         out = check.fn(ctx)
     except Fail as err:
         return False, str(err)
     except Exception as err:  # a judge-side error on strange data: fail the check, say so
-        return False, f"could not be judged ({type(err).__name__}: {err})"
+        return False, f"could not be judged ({type(err).__name__})"
     if hasattr(out, "passed") and hasattr(out, "message"):
         return bool(out.passed), str(out.message)
     passed, message = out

@@ -1,18 +1,21 @@
 """Benchmark: grade N A2 submissions with our sandboxed autograder and with stock `nbgrader autograde`.
 
-    .venv/bin/python bench/autograder_vs_nbgrader.py [--n 50] [--workers 2] [--skip-nbgrader]
+    .venv/bin/python bench/autograder_vs_nbgrader.py [--n 50] [--workers 2] [--skip-nbgrader] [--skip-notebook]
 
 Submissions are copies of the student version with the solution's answers filled in; every fourth
 one has a realistic mistake in one task (from tests/mutants/a2_nade_made.py). Stock nbgrader runs in
 a temporary course folder (generate_assignment, then autograde of all students, serial as it is).
 Prints both wall times, the ratio, the notebook's own run time, and the per-submission time
-beyond it. Not part of the test suite.
+beyond it, and the CPU seconds each grading used (user + system of the grader and everything it
+started): on a machine shared with other work, CPU time is the figure to compare. Not part of the
+test suite.
 """
 from __future__ import annotations
 
 import argparse
 import copy
 import os
+import resource
 import runpy
 import shutil
 import subprocess
@@ -60,7 +63,33 @@ def notebook_runtime() -> float:
     return time.perf_counter() - t0
 
 
-def run_ours(n: int, workers: int, tmp: Path) -> float:
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+
+
+def timed(cmd, **kw) -> tuple[float, float]:
+    """Run cmd; (wall s, CPU s of it and everything it started). The CPU time comes from a cpuacct
+    cgroup where one can be made (sandboxed processes are not always reaped by their parent, so
+    RUSAGE_CHILDREN misses them), else from RUSAGE_CHILDREN."""
+    group = None
+    if os.access(CPUACCT, os.W_OK):
+        group = Path(tempfile.mkdtemp(prefix="bench-", dir=CPUACCT))
+        cmd = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(group / "cgroup.procs"), *cmd]
+    t0, c0 = time.perf_counter(), _children_cpu()
+    subprocess.run(cmd, check=True, **kw)
+    wall = time.perf_counter() - t0
+    if group is None:
+        return wall, _children_cpu() - c0
+    cpu = int((group / "cpuacct.usage").read_text()) / 1e9
+    group.rmdir()
+    return wall, cpu
+
+
+def run_ours(n: int, workers: int, tmp: Path) -> tuple[float, float]:
     subs = tmp / "ours"
     make_submissions(subs, n, nbgrader_layout=False)
     # compute (or find) the cached reference results first, so the timing covers submissions only
@@ -68,14 +97,11 @@ def run_ours(n: int, workers: int, tmp: Path) -> float:
     make_submissions(warm, 1, nbgrader_layout=False)
     subprocess.run([str(BIN / "python"), "-m", "autograder", "grade", A, str(warm), "--out", str(tmp / "warm-out"),
                     "--no-gradebook", "--quiet"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    t0 = time.perf_counter()
-    subprocess.run([str(BIN / "python"), "-m", "autograder", "grade", A, str(subs), "--out", str(tmp / "ours-out"),
-                    "--no-gradebook", "--quiet", "--workers", str(workers)], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    return timed([str(BIN / "python"), "-m", "autograder", "grade", A, str(subs), "--out", str(tmp / "ours-out"),
+                  "--no-gradebook", "--quiet", "--workers", str(workers)], cwd=ROOT, stdout=subprocess.DEVNULL)
 
 
-def run_nbgrader(n: int, tmp: Path) -> float:
+def run_nbgrader(n: int, tmp: Path) -> tuple[float, float]:
     course = tmp / "nbgrader-course"
     (course / "source").mkdir(parents=True)
     shutil.copytree(ROOT / "solutions" / A, course / "source" / A)
@@ -86,10 +112,8 @@ def run_nbgrader(n: int, tmp: Path) -> float:
     subprocess.run([str(BIN / "nbgrader"), "generate_assignment", A, "--force"], cwd=course, env=env, check=True,
                    capture_output=True)
     make_submissions(course / "submitted", n, nbgrader_layout=True)
-    t0 = time.perf_counter()
-    subprocess.run([str(BIN / "nbgrader"), "autograde", A, "--create", "--force"], cwd=course, env=env,
-                   check=True, capture_output=True)
-    return time.perf_counter() - t0
+    return timed([str(BIN / "nbgrader"), "autograde", A, "--create", "--force"], cwd=course, env=env,
+                  capture_output=True)
 
 
 def main() -> int:
@@ -97,18 +121,24 @@ def main() -> int:
     p.add_argument("--n", type=int, default=50)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--skip-nbgrader", action="store_true")
+    p.add_argument("--skip-notebook", action="store_true", help="do not time the solution notebook's own run")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         tmp = Path(tmp)
-        nb_s = notebook_runtime()
-        print(f"the notebook's own run time (solution, nbclient): {nb_s:.1f} s")
-        ours = run_ours(args.n, args.workers, tmp)
+        nb_s = float("nan")
+        if not args.skip_notebook:
+            nb_s = notebook_runtime()
+            print(f"the notebook's own run time (solution, nbclient): {nb_s:.1f} s")
+        load = os.getloadavg()[0]
+        ours, ours_cpu = run_ours(args.n, args.workers, tmp)
         print(f"ours: {args.n} submissions in {ours:.1f} s with {args.workers} workers, sandboxed "
-              f"({ours / args.n:.2f} s per submission wall; {ours * args.workers / args.n:.2f} s per submission per worker)")
+              f"({ours / args.n:.2f} s per submission wall; {ours * args.workers / args.n:.2f} s per submission per worker; "
+              f"{ours_cpu / args.n:.2f} CPU s per submission; load average {load:.1f} -> {os.getloadavg()[0]:.1f})")
         if not args.skip_nbgrader:
-            stock = run_nbgrader(args.n, tmp)
+            stock, stock_cpu = run_nbgrader(args.n, tmp)
             print(f"stock nbgrader autograde: {args.n} submissions in {stock:.1f} s (serial; "
-                  f"{stock / args.n:.2f} s per submission, {stock / args.n - nb_s:.2f} s beyond the notebook's run time)")
+                  f"{stock / args.n:.2f} s per submission, {stock / args.n - nb_s:.2f} s beyond the notebook's run time; "
+                  f"{stock_cpu / args.n:.2f} CPU s per submission)")
             print(f"ratio ours / stock: {ours / stock:.2f}")
     return 0
 

@@ -22,6 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is a folder of scripts, not a package
+from machine import describe_machine  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "course_timing.md"
 DEFAULT_BUDGET_S = 120  # as tests/test_notebooks.py
@@ -113,17 +116,6 @@ def time_setup(keep: bool = False) -> dict:
             "cpu_s": None, "budget_s": None, "status": status}
 
 
-def machine() -> str:
-    try:
-        import torch
-        torch_version = torch.__version__
-    except ImportError:
-        torch_version = "not installed"
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, Python "
-            f"{platform.python_version()}, torch {torch_version}; load average at start {load}")
-
-
 def table(rows: list[dict]) -> str:
     def num(x):
         return "" if x is None else f"{x:.1f}"
@@ -147,7 +139,7 @@ def main(argv=None) -> int:
 
     header = ["# Course timing", "",
               f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
-              f"- machine: {machine()}",
+              f"- machine: {describe_machine(load=True)}",
               f"- command: `{' '.join(['python bench/course_timing.py'] + list(argv if argv is not None else sys.argv[1:]))}`",
               ""]
     rows = []

@@ -24,11 +24,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is a folder of scripts, not a package
+from machine import cpu_flags_and_name, describe_machine  # noqa: E402
+
 from course_lib.data.mnist import load_binarized_mnist
 from course_lib.models.gated_pixelcnn import GatedPixelCNN
-from course_lib.models.made import MADE
+from course_lib.models.made import MADE, MADEWithDirectConnections
 from course_lib.models.nade import NADE
-from course_lib.models.pixelcnn import PixelCNN
+from course_lib.models.pixelcnn import ResidualPixelCNN
 from course_lib.train import evaluate_nll, fit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,11 +68,11 @@ MODELS = {
     # 5-minute trial's ensemble from 97.2 to 92.4 nats on validation: without them every mask set's
     # hidden layer must carry all of the signal through ever-changing connections.
     "made_ensemble": ("MADE (1 hidden layer of 2000, direct connections, 32 connectivity masks, ensemble)",
-                      lambda: MADE(784, [2000], ordering=MADE_ORDER, num_masks=32, seed=0, direct_connections=True),
+                      lambda: MADEWithDirectConnections(784, [2000], ordering=MADE_ORDER, num_masks=32, seed=0),
                       dict(lr=2e-3, batch_size=100, patience=20, lr_schedule="cosine", decoupled_weight_decay=0.1)),
     "pixelcnn": ("PixelCNN (7x7 type A, then 6 residual blocks of 64 channels with 5x5 inside)",
-                 lambda: PixelCNN(1, hidden_channels=64, num_layers=7, kernel_size=5, num_values=2, image_size=28,
-                                  first_kernel_size=7, residual=True),
+                 lambda: ResidualPixelCNN(1, hidden_channels=64, num_layers=7, kernel_size=5, num_values=2,
+                                          image_size=28, first_kernel_size=7),
                  dict(lr=2e-3, batch_size=64, patience=3, lr_schedule="cosine")),
     "gated": ("Gated PixelCNN (6 layers of 32 channels, 5x5)",
               lambda: GatedPixelCNN(1, hidden_channels=32, num_layers=6, kernel_size=5, num_values=2, image_size=28),
@@ -78,22 +81,6 @@ MODELS = {
 
 
 IMAGE_MODELS = ("pixelcnn", "gated")  # convolutional: images (N, 1, 28, 28), channels-last memory
-
-
-def cpu_flags_and_name() -> tuple[set[str], str]:
-    """The CPU's feature flags and model name from /proc/cpuinfo (empty and platform's name elsewhere)."""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set(), platform.processor() or "unknown CPU"
-    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
-    return set(fields.get("flags", "").split()), fields.get("model name", platform.processor() or "unknown CPU")
-
-
-def machine_text() -> str:
-    """e.g. 'x86_64 2 cores (Intel(R) Xeon(R) Processor)', recorded with every run."""
-    return f"{platform.machine()} {os.cpu_count()} cores ({cpu_flags_and_name()[1]})"
 
 
 def resolve_precision(choice: str) -> str:
@@ -183,7 +170,7 @@ def run(name: str, data: dict, minutes: float, threads: int, precision: str = "f
                 val=round(history.best_val_nll, 3), val_curve=[round(v, 3) for v in history.val_nll],
                 train_curve=[round(v, 3) for v in history.train_nll], precision=precision,
                 date=dt.date.today().isoformat(), threads=threads, budget_min=minutes,
-                machine=machine_text(), torch=torch.__version__)
+                machine=describe_machine(software=False), torch=torch.__version__)
 
 
 def threads_text(n: int) -> str:

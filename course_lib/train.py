@@ -3,8 +3,10 @@
     history = fit(model, train_x, val_x, nll_fn=lambda m, x: m.nll(x), num_dims=64, epochs=20)
     history.plot()
 
-`nll_fn(model, batch)` returns the negative log-likelihood of each example in nats, shape (B,).
-A batch is a tensor, or a tuple of tensors when the data is a tuple (images, labels).
+`nll_fn(model, batch)` returns the negative log-likelihood of each example in nats, shape (B,)
+(or, for a latent-variable model, the negative ELBO: then `evaluate_nll` reports an upper bound on
+the NLL, and the caller should say so). A batch is a tensor, or a tuple of tensors when the data is
+a tuple (images, labels). `KLAnnealing` is the KL-weight schedule for training latent-variable models.
 """
 from __future__ import annotations
 
@@ -53,6 +55,26 @@ def _num_examples(data: Data) -> int:
 
 def _take(data: Data, idx) -> Data:
     return data[idx] if isinstance(data, torch.Tensor) else tuple(t[idx] for t in data)
+
+
+class KLAnnealing:
+    """A linear KL-weight schedule: beta goes from `start` to 1 over `warmup_steps` training steps.
+
+    Call it once per training step: `beta = anneal()`. Warming up the KL weight lets the decoder
+    learn to use z before the KL term pushes the posterior onto the prior (Bowman et al., 2016).
+    """
+
+    def __init__(self, warmup_steps: int = 500, start: float = 0.0):
+        self.warmup_steps, self.start, self.step = max(1, warmup_steps), start, 0
+
+    def weight(self, step: int | None = None) -> float:
+        s = self.step if step is None else step
+        return min(1.0, self.start + (1.0 - self.start) * s / self.warmup_steps)
+
+    def __call__(self) -> float:
+        w = self.weight()
+        self.step += 1
+        return w
 
 
 @torch.no_grad()

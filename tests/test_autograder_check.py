@@ -1,13 +1,18 @@
 """`python -m autograder check A` passes for every assignment that has a task module: the solution
-scores full marks, the blank student version scores 0 on every autograded task, and every mutant in
-tests/mutants/A.py loses points on its task."""
+scores full marks, the blank student version scores 0 on every autograded task, every mutant in
+tests/mutants/A.py loses points on its task, and every do-nothing answer there scores at most a
+quarter of its task's points. Also, without a sandbox: how gated checks and shipped probes behave."""
+import ast
+import runpy
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from autograder import sandbox, tasks
+from autograder.taskapi import Check, Context, Task, run_check
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,4 +35,66 @@ def test_every_task_module_matches_its_notebook():
         a = load_assignment(name, Course(ROOT))
         assert all(a.points[t] > 0 for t in a.task_names), name
         for t in a.tasks:
-            assert t.probe_source.startswith("def "), f"{name}.{t.name}: the probe must be a plain function"
+            tree = ast.parse(t.probe_source)   # what the sandbox runs: literal constants, then functions
+            for node in tree.body:
+                if isinstance(node, ast.Assign):
+                    ast.literal_eval(node.value)
+                else:
+                    assert isinstance(node, ast.FunctionDef), f"{name}.{t.name}: the probe ships {type(node).__name__}"
+            assert tree.body[-1].name == t.probe_name, f"{name}.{t.name}: the probe must come last"
+
+
+@pytest.mark.parametrize("assignment", tasks.available())
+def test_every_task_has_a_do_nothing_answer(assignment):
+    module = runpy.run_path(str(ROOT / "tests" / "mutants" / f"{assignment}.py"))
+    do_nothing = module.get("DO_NOTHING", {})
+    for t in tasks.load(assignment).TASKS:
+        assert do_nothing.get(t.name), f"{assignment}: no DO_NOTHING answer for task {t.name}"
+
+
+def _values_then_format():
+    def values(ctx):
+        return bool(ctx.get("v")[0] == 1), "values"
+
+    def fmt(ctx):
+        return True, "format"
+    return [Check("values", 3, values), Check("format", 1, fmt, requires=("values",))]
+
+
+def _judge(checks, value):
+    ctx = Context({"v": {"ok": True, "kind": "ndarray", "dtype": "int64", "shape": [1]}},
+                  {"v": np.array([value])}, {}, {}, {})
+    return [run_check(c, ctx) for c in checks]
+
+
+def test_a_gated_check_counts_only_after_its_prerequisite():
+    checks = _values_then_format()
+    assert _judge(checks, 1) == [(True, "values"), (True, "format")]
+    (v_ok, _), (f_ok, message) = _judge(checks, 0)
+    assert not v_ok and not f_ok
+    assert "not judged" in message and "'values'" in message
+
+
+def test_a_check_may_only_require_earlier_checks():
+    values, fmt = _values_then_format()
+    with pytest.raises(ValueError, match="not earlier checks"):
+        Task("t", lambda rng: {}, _probe, [fmt, values])
+
+
+def _probe(target, inputs, record):
+    record("v", lambda: target(SIZES[0]) + helper())
+
+
+def helper():
+    return 1
+
+
+def test_probe_ships_its_constants_and_helpers():
+    t = Task("t", lambda rng: {}, _probe, _values_then_format(), helpers=(helper,), constants={"SIZES": (4, 8)})
+    ns = {}
+    exec(compile(t.probe_source, "<probe>", "exec"), ns)
+    got = {}
+    ns[t.probe_name](lambda n: n * 10, {}, lambda key, thunk: got.setdefault(key, thunk()))
+    assert got == {"v": 41}
+    with pytest.raises(ValueError, match="plain literal"):
+        Task("t", lambda rng: {}, _probe, _values_then_format(), constants={"SIZES": object()})

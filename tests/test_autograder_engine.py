@@ -136,14 +136,14 @@ def test_check_fails_when_a_mutant_survives(course, tmp_path, capsys):
 
 
 def test_refuses_without_sandbox(course, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(sandbox, "bwrap_available", lambda: False)
+    monkeypatch.setattr(sandbox, "sandbox_problem", lambda: "bwrap was not found")
     rc = _grade(course, tmp_path / "out", "--no-gradebook")
     assert rc == 2 and "--unsafe-no-sandbox" in capsys.readouterr().err
     assert not (tmp_path / "out" / "scores.csv").exists()
 
 
 def test_unsafe_mode_marks_every_report(course, tmp_path, monkeypatch):
-    monkeypatch.setattr(sandbox, "bwrap_available", lambda: False)
+    monkeypatch.setattr(sandbox, "sandbox_problem", lambda: "bwrap was not found")
     subs = tmp_path / "subs"
     tc.write_submission(subs, "ada", tc.student_notebook())
     args = ["--course-root", str(course), "--tasks-dir", str(tc.TASKS_DIR), "grade", "fx_tiny", str(subs),

@@ -194,7 +194,7 @@ def test_good_student_gets_full_marks(graded):
 
 
 @pytest.mark.parametrize("sid,expected", [
-    ("loop_in_function", {"timeout"}), ("loop_top_level", {"timeout"}), ("memory_hog", {"failed", "crashed", "timeout"}),
+    ("loop_in_function", {"timeout"}), ("loop_top_level", {"timeout"}), ("memory_hog", {"failed", "crashed", "timeout", "memory_limit"}),
     ("fork_bomb", {"timeout", "crashed", "failed"}), ("os_exit", {"crashed"}), ("segfault", {"crashed"}),
 ])
 def test_killers_cost_only_their_task(graded, sid, expected):

@@ -93,7 +93,14 @@ def test_precision_auto_takes_bf16_only_where_the_cpu_has_it(mnist_table, monkey
     monkeypatch.setattr(mnist_table, "cpu_flags_and_name", lambda: ({"avx2", "fma"}, "a CPU"))
     assert mnist_table.resolve_precision("auto") == "fp32"
     assert mnist_table.resolve_precision("bf16") == "bf16" and mnist_table.resolve_precision("fp32") == "fp32"
-    assert "a CPU" in mnist_table.machine_text()
+
+
+def test_machine_description_names_the_cpu_and_its_cores(mnist_table):
+    import os
+
+    name = mnist_table.cpu_flags_and_name()[1]
+    text = mnist_table.describe_machine(software=False)
+    assert name in text and f"{os.cpu_count()} CPU cores" in text
 
 
 def test_image_models_are_scored_with_their_own_exact_log_prob(mnist_table):

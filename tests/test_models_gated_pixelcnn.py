@@ -7,7 +7,7 @@ import torch
 import course_lib.models.gated_pixelcnn as gated_module
 from course_lib.checks import (all_binary_vectors, binary_rows_to_index, check_autoregressive, check_normalization,
                                check_sampler, dependency_map)
-from course_lib.models.gated_pixelcnn import GatedPixelCNN, down_shift, gate
+from course_lib.models.gated_pixelcnn import GatedPixelCNN, down_shift
 from course_lib.models.pixelcnn import image_ordering
 from course_lib.receptive_field import earlier_pixels, gated_pixelcnn_receptive_field
 
@@ -32,11 +32,9 @@ def _sharpen(model, scale=3.0, seed=0):
     return model
 
 
-def test_down_shift_and_gate():
+def test_down_shift():
     x = torch.arange(9.).reshape(1, 1, 3, 3)
     assert torch.equal(down_shift(x)[0, 0], torch.tensor([[0., 0, 0], [0, 1, 2], [3, 4, 5]]))
-    a, b = torch.randn(2, 1, 4, 2, 2)
-    assert torch.allclose(gate(torch.cat([a, b], 1)), torch.tanh(a) * torch.sigmoid(b))
 
 
 @pytest.mark.parametrize("layers,kernel", [(1, 3), (3, 3), (2, 5)])
@@ -91,7 +89,7 @@ def test_colour_gated_follows_pixel_then_channel_order():
 
 def test_class_conditioning_changes_the_density_not_the_order():
     torch.manual_seed(0)
-    model = _sharpen(GatedPixelCNN(1, 8, 2, 3, num_classes=3, image_size=2))
+    model = _sharpen(GatedPixelCNN(1, 8, 2, 3, num_labels=3, image_size=2))
     support = all_binary_vectors(4).reshape(-1, 1, 2, 2)
     per_class = []
     for k in range(3):
@@ -115,7 +113,7 @@ def test_normalization_binary_3x3_and_colour_2x2():
 
 
 def test_sampler_agrees_with_density_on_2x2_conditional():
-    model = _sharpen(GatedPixelCNN(1, 8, 2, 3, num_classes=2, image_size=2), seed=2)
+    model = _sharpen(GatedPixelCNN(1, 8, 2, 3, num_labels=2, image_size=2), seed=2)
     support = all_binary_vectors(4).reshape(-1, 1, 2, 2)
     for k in (0, 1):
         with torch.no_grad():
@@ -127,7 +125,7 @@ def test_sampler_agrees_with_density_on_2x2_conditional():
 
 
 def test_sampler_with_the_wrong_label_fails():
-    model = _sharpen(GatedPixelCNN(1, 8, 2, 3, num_classes=2, image_size=2), seed=2)
+    model = _sharpen(GatedPixelCNN(1, 8, 2, 3, num_labels=2, image_size=2), seed=2)
     support = all_binary_vectors(4).reshape(-1, 1, 2, 2)
     with torch.no_grad():
         probs0 = model.log_prob(support, torch.zeros(16, dtype=torch.long)).exp().numpy()

@@ -1,4 +1,4 @@
-"""The stroke output distribution (course_lib.models.handwriting) and the two deterministic baselines.
+"""The stroke output distribution (course_lib.models.stroke_output) and the two deterministic baselines.
 
 The mixture + pen likelihood must integrate to one (numerical integration on a grid), its sampler
 must agree with it (chi-square on cells whose probabilities come from the Gaussian CDF), and the RNN
@@ -11,8 +11,10 @@ import pytest
 import torch
 
 from course_lib.checks import check_autoregressive, check_sampler, dependency_map
-from course_lib.models.handwriting import (CausalConv1d, StrokeMixtureHead, StrokeRNN, StrokeTCN, TCN,
-                                           diag_gmm_log_prob, sample_diag_gmm, sample_stroke, stroke_log_prob)
+from course_lib.models.gaussian import diag_gmm_log_prob, sample_diag_gmm
+from course_lib.models.handwriting import StrokeRNN, StrokeTCN
+from course_lib.models.stroke_output import StrokeMixtureHead, sample_stroke, stroke_log_prob
+from course_lib.models.tcn import TCN, CausalConv1d
 
 G = lambda s: torch.Generator().manual_seed(s)  # noqa: E731
 

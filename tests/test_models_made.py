@@ -5,8 +5,8 @@ import torch
 
 from course_lib.checks import (all_binary_vectors, binary_rows_to_index, check_autoregressive,
                                check_normalization, check_sampler, dependency_map)
-from course_lib.models.made import (MADE, ORDERING_NAMES, hidden_degrees, input_degrees_from_ordering,
-                                    made_masks, make_ordering)
+from course_lib.models.made import (MADE, ORDERING_NAMES, MADEWithDirectConnections, hidden_degrees,
+                                    input_degrees_from_ordering, made_masks, make_ordering)
 
 
 def _dep(model, D, n=16):
@@ -122,7 +122,7 @@ def test_direct_connections_reach_every_earlier_input_and_nothing_else():
     torch.manual_seed(0)
     D = 7
     order = make_ordering("random", D, seed=4)
-    m = MADE(D, [16], ordering=order, num_masks=2, seed=0, direct_connections=True)
+    m = MADEWithDirectConnections(D, [16], ordering=order, num_masks=2, seed=0)
     for i in range(2):
         m.set_mask(i)
         assert check_autoregressive(_dep(m, D), order)

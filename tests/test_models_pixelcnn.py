@@ -6,7 +6,7 @@ import torch
 
 from course_lib.checks import (all_binary_vectors, all_vectors, binary_rows_to_index, check_autoregressive,
                                check_normalization, check_sampler, dependency_map)
-from course_lib.models.pixelcnn import MaskedConv2d, PixelCNN, causal_mask, image_ordering
+from course_lib.models.pixelcnn import MaskedConv2d, PixelCNN, ResidualPixelCNN, causal_mask, image_ordering
 from course_lib.receptive_field import pixelcnn_receptive_field
 
 
@@ -119,7 +119,7 @@ def test_residual_pixelcnn_is_autoregressive_with_the_predicted_field(layers, ke
     """The paper's form (a large type-A first layer, then residual blocks): still autoregressive, and
     it sees exactly what the plain stack of the same kernels would see, residual paths included."""
     torch.manual_seed(layers)
-    model = PixelCNN(1, 8, layers, kernel, num_values=2, image_size=9, first_kernel_size=first, residual=True)
+    model = ResidualPixelCNN(1, 8, layers, kernel, num_values=2, image_size=9, first_kernel_size=first)
     dep = _dep(model, 1, 9, 9)
     result = check_autoregressive(dep, output_site=_output_sites(1, 2, 9, 9))
     assert result.passed, result.message
@@ -134,12 +134,12 @@ def test_residual_pixelcnn_is_autoregressive_with_the_predicted_field(layers, ke
 def test_residual_colour_pixelcnn_follows_pixel_then_channel_order():
     torch.manual_seed(0)
     C, H, W = 3, 3, 3
-    model = PixelCNN(C, 12, 3, 3, num_values=2, color_channels=3, image_size=3, first_kernel_size=5, residual=True)
+    model = ResidualPixelCNN(C, 12, 3, 3, num_values=2, color_channels=3, image_size=3, first_kernel_size=5)
     dep = _dep(model, C, H, W)
     result = check_autoregressive(dep, ordering=image_ordering(C, H, W), output_site=_output_sites(C, 2, H, W))
     assert result.passed, result.message
     with pytest.raises(ValueError, match="divisible by color_channels"):
-        PixelCNN(C, 9, 3, 3, color_channels=3, residual=True)  # 4 channels inside cannot be split R, G, B
+        ResidualPixelCNN(C, 9, 3, 3, color_channels=3)  # 4 channels inside cannot be split R, G, B
 
 
 def test_first_layer_of_type_b_breaks_the_property():
@@ -174,9 +174,9 @@ def test_colour_pixelcnn_follows_pixel_then_channel_order():
 # ----------------------------------------------------------------------------- normalization
 
 
-@pytest.mark.parametrize("options", [{}, dict(residual=True, first_kernel_size=5)])
-def test_normalization_binary_3x3(options):
-    model = _sharpen(PixelCNN(1, 6, 2, 3, image_size=3, **options))
+@pytest.mark.parametrize("make", [PixelCNN, lambda *a, **k: ResidualPixelCNN(*a, first_kernel_size=5, **k)])
+def test_normalization_binary_3x3(make):
+    model = _sharpen(make(1, 6, 2, 3, image_size=3))
     support = all_binary_vectors(9).reshape(-1, 1, 3, 3)
     result = check_normalization(model.log_prob, support)
     assert result.passed, result.message
@@ -205,9 +205,9 @@ def _exact_probs(model, H, W):
         return model.log_prob(support.reshape(-1, 1, H, W)).exp().numpy()
 
 
-@pytest.mark.parametrize("options", [{}, dict(residual=True, first_kernel_size=5)])
-def test_sampler_agrees_with_density_on_2x2(options):
-    model = _sharpen(PixelCNN(1, 6, 2, 3, image_size=2, **options), seed=1)
+@pytest.mark.parametrize("make", [PixelCNN, lambda *a, **k: ResidualPixelCNN(*a, first_kernel_size=5, **k)])
+def test_sampler_agrees_with_density_on_2x2(make):
+    model = _sharpen(make(1, 6, 2, 3, image_size=2), seed=1)
     probs = _exact_probs(model, 2, 2)
     samples = model.sample(3000, generator=torch.Generator().manual_seed(0))
     assert samples.shape == (3000, 1, 2, 2) and samples.dtype == torch.long

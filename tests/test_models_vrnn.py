@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from course_lib.checks import check_autoregressive, dependency_map
-from course_lib.models.vrnn import VRNN, KLAnnealing, gaussian_kl, reparameterize
+from course_lib.models.gaussian import gaussian_kl, reparameterize
+from course_lib.models.vrnn import VRNN
+from course_lib.train import KLAnnealing
 
 G = lambda s: torch.Generator().manual_seed(s)  # noqa: E731
 T = 8
@@ -126,3 +128,10 @@ def test_a_prior_that_sees_x_t_is_caught():
 
     dep = dependency_map(leaky, _x())
     assert not check_autoregressive(dep, output_site=np.repeat(np.arange(T) * 3, 4))
+
+
+def test_latent_models_offer_a_bound_not_a_log_likelihood():
+    """VRNN and STCN score sequences with `elbo` only: a generic caller looking for `log_prob` (an
+    exact log-likelihood, STYLE.md) must not silently get a bound."""
+    from course_lib.models.stcn import STCN
+    assert not hasattr(VRNN(3, 4, 2), "log_prob") and not hasattr(STCN(3, 4, [2], [1]), "log_prob")

@@ -3,8 +3,9 @@ import matplotlib
 import numpy as np
 import pytest
 
+from course_lib.widgets import parse_positive_ints
 from course_lib.widgets.dilation_explorer import (dilation_explorer, dilation_explorer_state,
-                                                  draw_dilation_explorer, parse_dilations)
+                                                  draw_dilation_explorer)
 
 matplotlib.use("Agg")
 
@@ -36,14 +37,14 @@ def test_without_dilation_the_field_grows_linearly():
 
 def test_bad_inputs():
     with pytest.raises(ValueError, match="dilations"):
-        parse_dilations("one, two")
+        parse_positive_ints("one, two", "dilations")
     with pytest.raises(ValueError):
-        parse_dilations("0")
+        parse_positive_ints("0", "dilations")
     with pytest.raises(ValueError, match="larger"):
         dilation_explorer_state(2, [512, 512, 512])
     with pytest.raises(ValueError):
         dilation_explorer_state(1, [1])
-    assert parse_dilations("1, 2;4") == [1, 2, 4]
+    assert parse_positive_ints("1, 2;4", "dilations") == [1, 2, 4]
 
 
 def test_draw_has_title_and_labels():

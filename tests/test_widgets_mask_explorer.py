@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from course_lib.models.made import ORDERING_NAMES
-from course_lib.widgets.mask_explorer import (draw_mask_explorer, mask_explorer, mask_explorer_state,
-                                              parse_hidden_sizes)
+from course_lib.widgets import parse_positive_ints
+from course_lib.widgets.mask_explorer import draw_mask_explorer, mask_explorer, mask_explorer_state
 
 matplotlib.use("Agg")
 
@@ -43,12 +43,12 @@ def test_seed_changes_hidden_degrees_and_dependency_follows_masks():
         assert np.array_equal(reach, s["dependency"])
 
 
-def test_parse_hidden_sizes():
-    assert parse_hidden_sizes("8, 8") == [8, 8]
+def test_parse_positive_ints():
+    assert parse_positive_ints("8, 8", "hidden sizes") == [8, 8]
     with pytest.raises(ValueError, match="hidden sizes"):
-        parse_hidden_sizes("eight")
+        parse_positive_ints("eight", "hidden sizes")
     with pytest.raises(ValueError):
-        parse_hidden_sizes("0")
+        parse_positive_ints("0", "hidden sizes")
 
 
 def test_draw_has_titles_and_labels():

@@ -2,11 +2,13 @@
 
 Same shape as every task module (see autograder/README.md): `*_inputs(rng)` draws hidden inputs on
 the judge's side, `*_probe(target, inputs, record)` runs in the sandbox, `Check`s with weights judge
-the records. Arrays are numpy in this assignment.
+the records. Arrays are numpy in this assignment. In every task the first check compares values
+with the solution's on hidden inputs; the property checks (format, normalization, edge cases) are
+judged only after it passes (`requires`), so a constant answer earns nothing.
 """
 import numpy as np
 
-from autograder.taskapi import Check, Fail, Task, close_to_reference, equal_to_reference
+from autograder.taskapi import KIND_NAMES, Check, Fail, Task, close_to_reference, equal_to_reference
 
 SEED = 20260101
 
@@ -86,7 +88,8 @@ def _is_float(key):
     def fn(ctx):
         entry = ctx.meta(key)
         if entry.get("kind") not in ("python_float", "numpy_scalar") or entry.get("dtype") not in ("float64", "float32"):
-            return False, f"returned {entry.get('kind')} ({entry.get('dtype')}); expected a float (float(...) of the result)"
+            what = KIND_NAMES.get(entry.get("kind"), "another type")
+            return False, f"returned {what} of dtype {entry.get('dtype')}; expected a float (float(...) of the result)"
         return True, "returns a float"
     return fn
 
@@ -101,7 +104,7 @@ def bpd_inputs(rng):
 
 
 def bpd_probe(bits_per_dim, inputs, record):
-    for i in range(4):
+    for i in range(BPD_CASES):
         record(f"case{i}", lambda i=i: bits_per_dim(float(inputs["nll"][i]), int(inputs["dims"][i])))
 
 
@@ -122,20 +125,30 @@ def inv_inputs(rng):
     probs /= probs.sum()
     short = probs * (1 - 1e-9)          # a cumulative sum that ends just below 1
     cum = np.cumsum(probs)
+    # the last values have probability 0 and the cumulative sum ends below 1 by rounding: for u
+    # close to 1 the answer is the last value with positive probability, not the last index
+    trailing = np.concatenate([rng.dirichlet(np.ones(5)) * (1 - 1e-9), [0.0, 0.0]])
     return {"probs": probs, "u": rng.random(5000), "short": short,
             "u_high": np.array([1 - 1e-12, 1 - 1e-10, 0.999999999]),
-            "u_edges": np.concatenate([[0.0], cum[:-2]])}
+            "u_edges": np.concatenate([[0.0], cum[:-2]]), "trailing": trailing}
 
 
 def inv_probe(sample_inverse_cdf, inputs, record):
     record("random", lambda: sample_inverse_cdf(inputs["probs"].copy(), inputs["u"].copy()))
     record("short", lambda: sample_inverse_cdf(inputs["short"].copy(), inputs["u_high"].copy()))
     record("edges", lambda: sample_inverse_cdf(inputs["probs"].copy(), inputs["u_edges"].copy()))
+    record("trailing", lambda: sample_inverse_cdf(inputs["trailing"].copy(), inputs["u_high"].copy()))
+    record("grid", lambda: sample_inverse_cdf(inputs["probs"].copy(), inputs["u"][:12].reshape(3, 4).copy()))
 
 
 def _inv_format(ctx):
     ctx.get("random", kinds=ARRAY, dtype="int64", shape=(5000,))
-    return True, "an int64 array with one index per u"
+    got = ctx.get("grid", kinds=ARRAY, dtype="int64")
+    if got.shape != (3, 4):
+        return False, f"u of shape (3, 4) gave indices of shape {got.shape}: return an array shaped like u"
+    if not np.array_equal(got, ctx.ref("grid")):
+        return False, "wrong indices for a 2-D array u: treat every entry of u alike"
+    return True, "int64 arrays shaped like u"
 
 
 def _inv_short(ctx):
@@ -151,40 +164,50 @@ def _inv_zero(ctx):
     got = ctx.get("random", kinds=ARRAY, shape=(5000,))
     if (got == 5).any():
         return False, "a category of probability 0 was returned"
-    return True, "categories of probability 0 are never returned"
+    got = ctx.get("trailing", kinds=ARRAY, shape=(3,))
+    if (ctx.inputs["trailing"][np.clip(got, 0, 6)] == 0).any() or (got < 0).any() or (got > 6).any():
+        return False, ("for u close to 1, past the last cumulative sum, a value of probability 0 was returned: "
+                       "the answer there is the last value with positive probability (not simply the last index)")
+    return True, "values of probability 0 are never returned, also for u past the last cumulative sum"
 
+
+VALUES = "counts / N without smoothing"
+NLL_VALUES = "mean of -ln p in nats"
+BPD_VALUES = "nats to bits per dimension"
+INV_VALUES = "smallest k with cumsum > u"
 
 TASKS = [
     Task("fit_histogram", fit_inputs, fit_probe, [
-        Check("float64, length num_values", 1, _fit_format),
-        Check("counts / N without smoothing", 2, close_to_reference("plain", kinds=ARRAY, rtol=1e-9, atol=1e-12,
-                                                                     what="the probabilities")),
+        Check(VALUES, 2, close_to_reference("plain", kinds=ARRAY, rtol=1e-9, atol=1e-12, what="the probabilities")),
         Check("additive smoothing alpha", 2, close_to_reference("alpha_half", kinds=ARRAY, rtol=1e-9, atol=1e-12,
                                                                 what="the smoothed probabilities")),
         Check("alpha as a positional argument, unseen values", 1,
               close_to_reference("few_wide", kinds=ARRAY, rtol=1e-9, atol=1e-12, what="the probabilities")),
-        Check("probabilities sum to one", 1, _fit_sums),
+        Check("float64, length num_values", 1, _fit_format, requires=(VALUES,)),
+        Check("probabilities sum to one", 1, _fit_sums, requires=(VALUES,)),
         Check("samples given as a list", 1, close_to_reference("as_list", kinds=ARRAY, rtol=1e-9, atol=1e-12,
-                                                               what="the probabilities for a list of samples")),
+                                                               what="the probabilities for a list of samples"),
+              requires=(VALUES,)),
     ]),
     Task("average_nll", nll_inputs, nll_probe, [
-        Check("mean of -ln p in nats", 3, close_to_reference("value", kinds=FLOATISH, rtol=1e-9, atol=1e-12,
-                                                             what="the average NLL")),
+        Check(NLL_VALUES, 3, close_to_reference("value", kinds=FLOATISH, rtol=1e-9, atol=1e-12,
+                                                what="the average NLL")),
         Check("a single sample", 1, close_to_reference("single", kinds=FLOATISH, rtol=1e-9, atol=1e-12,
-                                                       what="the NLL of one sample")),
-        Check("+inf for probability 0", 1, _nll_zero),
-        Check("returns a float", 1, _is_float("value")),
+                                                       what="the NLL of one sample"), requires=(NLL_VALUES,)),
+        Check("+inf for probability 0", 1, _nll_zero, requires=(NLL_VALUES,)),
+        Check("returns a float", 1, _is_float("value"), requires=(NLL_VALUES,)),
     ]),
     Task("bits_per_dim", bpd_inputs, bpd_probe, [
-        Check("nats to bits per dimension", 3, _bpd_values),
-        Check("returns a float", 1, _is_float("case0")),
-    ]),
+        Check(BPD_VALUES, 3, _bpd_values),
+        Check("returns a float", 1, _is_float("case0"), requires=(BPD_VALUES,)),
+    ], constants={"BPD_CASES": BPD_CASES}),
     Task("sample_inverse_cdf", inv_inputs, inv_probe, [
-        Check("int64 array, one index per u", 1, _inv_format),
-        Check("smallest k with cumsum > u", 3, equal_to_reference("random", kinds=ARRAY, what="the sampled indices")),
+        Check(INV_VALUES, 3, equal_to_reference("random", kinds=ARRAY, what="the sampled indices")),
+        Check("int64 array shaped like u", 1, _inv_format, requires=(INV_VALUES,)),
         Check("u exactly on a cumulative sum (strict >)", 1,
-              equal_to_reference("edges", kinds=ARRAY, what="the indices for u on the cumulative sums")),
-        Check("never past the end", 1, _inv_short),
-        Check("never a zero-probability category", 1, _inv_zero),
+              equal_to_reference("edges", kinds=ARRAY, what="the indices for u on the cumulative sums"),
+              requires=(INV_VALUES,)),
+        Check("never past the end", 1, _inv_short, requires=(INV_VALUES,)),
+        Check("never a zero-probability category", 1, _inv_zero, requires=(INV_VALUES,)),
     ]),
 ]

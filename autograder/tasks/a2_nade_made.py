@@ -3,8 +3,12 @@
 Each task: `*_inputs(rng)` draws the hidden inputs (judge side), `*_probe(target, inputs, record)`
 runs in the sandbox and records what the student's code returns, and `Check`s with weights judge
 the records against the solution's results and the course's property checks. A task's score is
-its nbgrader points times the weighted share of checks passed. Check messages say what is wrong
-without giving hidden inputs or reference values away.
+its nbgrader points times the weighted share of checks passed. In every task the property checks
+(formats, normalization, autoregressive structure, call counts) count only after a first check
+shows that the code does the work (values against the solution, outputs that depend on earlier
+inputs, samples that follow the model): `requires` in the `Check`s. Case tables and the probes'
+helpers are shipped to the sandbox through each `Task`'s `constants` and `helpers`. Check messages
+say what is wrong without giving hidden inputs or reference values away.
 """
 import numpy as np
 import torch
@@ -25,11 +29,13 @@ def _all_binary(d):
 
 def bernoulli_inputs(rng):
     return {"logits": rng.normal(size=(3, 4, 6)) * 25, "x": (rng.random((3, 4, 6)) < 0.5).astype(np.float64),
+            "moderate": rng.normal(size=(3, 4, 6)) * 2,
             "extreme": np.linspace(-100, 100, 33, dtype=np.float32)[None, :] + rng.normal(size=(1, 33)).astype(np.float32)}
 
 
 def bernoulli_probe(bernoulli_log_prob, inputs, record):
     logits, x = torch.from_numpy(inputs["logits"]), torch.from_numpy(inputs["x"])
+    record("moderate", lambda: bernoulli_log_prob(torch.from_numpy(inputs["moderate"]), x))
     record("random", lambda: bernoulli_log_prob(logits, x))
     extreme = torch.from_numpy(inputs["extreme"])
     record("extreme_x0", lambda: bernoulli_log_prob(extreme, torch.zeros_like(extreme)))
@@ -37,11 +43,46 @@ def bernoulli_probe(bernoulli_log_prob, inputs, record):
     record("half", lambda: bernoulli_log_prob(torch.zeros(2, 5), torch.ones(2, 5)))
 
 
-def _sums_last_dim(ctx):
-    got = ctx.get("random", kinds=TENSOR)
+def _bernoulli_reference(l, x):
+    return (x * -np.logaddexp(0, -l) + (1 - x) * -np.logaddexp(0, l)).sum(-1)
+
+
+def _bernoulli_large(ctx):
+    got = ctx.get("random", kinds=TENSOR, shape=(3, 4)).astype(np.float64)
+    ref = _bernoulli_reference(ctx.inputs["logits"], ctx.inputs["x"])
+    if not np.isfinite(got).all():
+        return False, ("-inf or NaN for large |logits| (float64): log(1 - sigmoid(l)) underflows when sigmoid(l) "
+                       "rounds to 1; use a numerically stable log-sigmoid")
+    if not np.allclose(got, ref, rtol=1e-6, atol=1e-6):
+        return False, ("right for moderate logits, wrong for large |logits| (float64): do not clamp probabilities "
+                       "with an epsilon; use a numerically stable log-sigmoid")
+    return True, "log-likelihoods correct for large |logits| (float64)"
+
+
+def _bernoulli_values(ctx):
+    """Values for moderate logits; a wrong answer is told the likeliest cause (a mean, a sign, swapped terms)."""
+    got = ctx.get("moderate", kinds=TENSOR)
+    if got.shape == (3, 4, 6):
+        raise Fail("returned one value per element: sum the log-likelihoods over the last dimension")
     if got.shape != (3, 4):
         raise Fail(f"inputs of shape (3, 4, 6) gave shape {got.shape}; sum over the last dimension only, keeping (3, 4)")
-    return True, "sums over the last dimension only"
+    got = got.astype(np.float64)
+    l, x = ctx.inputs["moderate"], ctx.inputs["x"]
+    logsig, logsig_neg = -np.logaddexp(0, -l), -np.logaddexp(0, l)
+    ref = _bernoulli_reference(l, x)
+    close = lambda a, b: np.allclose(a, b, rtol=1e-6, atol=1e-6)
+    if close(got, ref):
+        return True, "log-likelihoods correct for moderate logits, summed over the last dimension"
+    causes = [(close(got, ref / 6), "the values are averages over the last dimension: the log-likelihood of a "
+                                    "vector is the sum over its elements"),
+              (close(got, -ref), "the sign is flipped: return log-probabilities (at most 0), not their negatives"),
+              (close(got, ((1 - x) * logsig + x * logsig_neg).sum(-1)),
+               "x and 1 - x are swapped: x = 1 goes with log sigmoid(logit), x = 0 with log sigmoid(-logit)")]
+    for found, why in causes:
+        if found:
+            return False, why
+    return False, ("wrong log-likelihoods for moderate logits (float64): x log sigmoid(l) + (1 - x) log sigmoid(-l), "
+                   "summed over the last dimension")
 
 
 def _extremes(ctx):
@@ -57,6 +98,8 @@ def _extremes(ctx):
 # ---------------------------------------------------------------- nade_log_prob
 
 NADE_CASES = [(1, 3), (7, 7), (12, 3), (25, 16)]
+COST_SIZES = (16, 128)   # two values of D at the same H: the running sum's work grows 8 times, not 64
+COST_H, COST_B = 64, 2
 
 
 def nade_inputs(rng):
@@ -72,7 +115,46 @@ def nade_inputs(rng):
     out["big_W"], out["big_V"] = rng.normal(size=(3, 4)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32)
     out["big_b"], out["big_c"] = np.array([80.0, -80.0, 80.0, -80.0], dtype=np.float32) + big, big[:3]
     out["big_x"] = np.array([[0.0, 1.0, 1.0, 0.0], [1.0, 0.0, 0.0, 1.0]], dtype=np.float32)
+    for d in COST_SIZES:
+        out[f"cost{d}_W"], out[f"cost{d}_V"] = rng.normal(size=(COST_H, d)) * 0.3, rng.normal(size=(d, COST_H)) * 0.3
+        out[f"cost{d}_b"], out[f"cost{d}_c"] = rng.normal(size=d) * 0.3, rng.normal(size=COST_H) * 0.3
+        out[f"cost{d}_x"] = (rng.random((COST_B, d)) < 0.5).astype(np.float64)
     return out
+
+
+def count_work(fn):
+    """Run fn() and count the arithmetic of the torch operations it does: multiply-adds for matrix
+    products, and for every other operation that computes something (views excluded) the number of
+    elements it reads or writes, whichever is larger. A measure of work that does not depend on the
+    machine or its load, unlike a time."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    products = {"mm": (0, 1), "bmm": (0, 1), "addmm": (1, 2), "baddbmm": (1, 2), "mv": (0, 1), "addmv": (1, 2),
+                "dot": (0, 1), "vdot": (0, 1)}
+    total = [0]
+
+    def tensors(obj):
+        if isinstance(obj, torch.Tensor):
+            yield obj
+        elif isinstance(obj, (list, tuple)):
+            for item in obj:
+                yield from tensors(item)
+
+    class Counter(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if not func.is_view:
+                name = func.overloadpacket.__name__
+                if name in products:
+                    a, b = (args[i] for i in products[name])
+                    total[0] += int(a.numel()) * (int(b.shape[-1]) if b.dim() > 1 else 1)
+                else:
+                    total[0] += max([int(t.numel()) for t in (*tensors(args), *tensors(out))] or [0])
+            return out
+
+    with Counter():
+        fn()
+    return total[0]
 
 
 def nade_probe(nade_log_prob, inputs, record):
@@ -80,10 +162,25 @@ def nade_probe(nade_log_prob, inputs, record):
         args = [torch.from_numpy(inputs[f"{prefix}_{k}"]) for k in ("x", "W", "V", "b", "c")]
         return lambda: nade_log_prob(*args)
 
-    for i in range(4):
+    for i in range(len(NADE_CASES)):
         record(f"case{i}", call(f"c{i}"))
     record("norm", call("norm"))
     record("big", call("big"))
+    for d in COST_SIZES:
+        record(f"work{d}", lambda d=d: count_work(call(f"cost{d}")))
+
+
+def _nade_cost(ctx):
+    small, big = (float(ctx.get(f"work{d}", kinds=("python_int",)).reshape(-1)[0]) for d in COST_SIZES)
+    if small <= 0 or big <= 0:
+        return False, "no torch operations were seen, so the cost could not be measured: compute with torch"
+    d1, d2 = COST_SIZES
+    growth = np.log(big / small) / np.log(d2 / d1)
+    if growth > 1.5:
+        return False, (f"the work grows like D^{growth:.1f} (from D = {d1} to D = {d2} at H = {COST_H}), so it is "
+                       "O(D^2 H): do not recompute every hidden pre-activation from x_<d; update a running sum "
+                       "a_(d+1) = a_d + W[:, d] x_d (a loop or a cumulative sum), which makes it O(DH)")
+    return True, f"O(DH): the work grows like D^{growth:.1f} from D = {d1} to D = {d2}"
 
 
 def _nade_values(ctx):
@@ -92,6 +189,10 @@ def _nade_values(ctx):
         got = ctx.get(f"case{i}", kinds=TENSOR, shape=(9,))
         if not np.allclose(got.astype(np.float64), ctx.ref(f"case{i}"), atol=1e-6, rtol=1e-6):
             wrong.append(f"D={d}, H={h}")
+    if wrong and wrong[0] == f"D={NADE_CASES[0][0]}, H={NADE_CASES[0][1]}":
+        return False, ("log-likelihoods are wrong already for D = 1: there h_0 = sigmoid(c) must see no input "
+                       "(not x_0 itself: compute step d's conditional before adding W[:, d] x_d), and "
+                       "p(x_0 = 1) = sigmoid(b_0 + V_0 . h_0)")
     if wrong:
         return False, (f"log-likelihoods differ from the definition for {', '.join(wrong)}; check that h_d "
                        "uses x_<d only (compute step d's conditional before adding W[:, d] x_d)")
@@ -130,7 +231,7 @@ def masks_inputs(rng):
 
 
 def masks_probe(made_masks, inputs, record):
-    for i in range(5):
+    for i in range(MASK_CASES):
         din = inputs[f"c{i}_din"]
         hid = [inputs[f"c{i}_h{l}"] for l in range(int(inputs[f"c{i}_nh"]))]
         record(f"case{i}", lambda din=din, hid=hid: made_masks(din, hid))
@@ -147,7 +248,7 @@ def _mask_list(ctx, key):
     masks = []
     for i, k in enumerate(items):
         ref = ctx.ref(k)
-        got = ctx.get(k)
+        got = ctx.get(k, kinds=TENSOR)
         if got.shape != ref.shape:
             raise Fail(f"mask {i} has shape {got.shape}; it must be shaped like the nn.Linear weight "
                        "(out_features, in_features)")
@@ -159,8 +260,11 @@ def _mask_list(ctx, key):
 
 def _masks_shapes(ctx):
     for i in range(MASK_CASES):
+        for k in ctx.items(f"case{i}"):
+            if ctx.meta(k).get("dtype") not in ("float32", "float64", "float16"):
+                return False, f"masks of dtype {ctx.meta(k).get('dtype')}; return float tensors of 0/1"
         _mask_list(ctx, f"case{i}")
-    return True, "one mask per layer, each shaped like its nn.Linear weight"
+    return True, "one float mask per layer, each shaped like its nn.Linear weight"
 
 
 def _masks_hidden(ctx):
@@ -190,7 +294,9 @@ def _masks_types(ctx):
 
 # ---------------------------------------------------------------- MADE
 
-MADE_CASES = [(5, [10], "natural"), (7, [14, 14], "perm"), (9, [9], "perm")]
+# (D, hidden sizes, ordering): every hidden layer at least D - 1 wide, so every output must see every
+# earlier input
+MADE_CASES = [(5, [10], "natural"), (7, [14, 14], "perm"), (9, [9], "perm"), (6, [5, 5], "perm")]
 N_POINTS = 6
 
 
@@ -205,20 +311,20 @@ def made_inputs(rng):
     return out
 
 
+def perturbed(model, x, delta):
+    """The outputs at the base points, then at the points with input i moved, one batch of the same shape each."""
+    outs = [model(x)]
+    for i in range(x.shape[1]):
+        xi = x.clone()
+        xi[:, i] = xi[:, i] + delta[i]
+        outs.append(model(xi))
+    return torch.cat(outs)
+
+
 def made_probe(MADE, inputs, record):
     torch.manual_seed(0)
-
-    def perturbed(model, x, delta):
-        # the base points, then the points with input i moved, one batch of the same shape each
-        outs = [model(x)]
-        for i in range(x.shape[1]):
-            xi = x.clone()
-            xi[:, i] = xi[:, i] + delta[i]
-            outs.append(model(xi))
-        return torch.cat(outs)
-
-    cases = [(5, [10], True), (7, [14, 14], False), (9, [9], False)]
-    for i, (d, hidden, natural) in enumerate(cases):
+    for i, (d, hidden, kind) in enumerate(MADE_CASES):
+        natural = kind == "natural"
         order = [int(v) for v in inputs[f"c{i}_order"]]
         delta = torch.from_numpy(inputs[f"c{i}_delta"])
         x, xpos = torch.from_numpy(inputs[f"c{i}_x"]), torch.from_numpy(inputs[f"c{i}_xpos"])
@@ -287,23 +393,42 @@ def _made_ar(stage, when):
     return fn
 
 
+def _live_maps(ctx):
+    """Per case: (dependency map with every weight positive, the allowed map of its ordering)."""
+    out = []
+    for i, (d, hidden, _) in enumerate(MADE_CASES):
+        dep = _dep_from(ctx.get(f"c{i}_live", kinds=TENSOR), d)
+        pos = np.empty(d, dtype=np.int64)
+        pos[ctx.inputs[f"c{i}_order"]] = np.arange(d)
+        out.append((d, hidden, dep, pos[None, :] < pos[:, None]))
+    return out
+
+
+def _made_depends(ctx):
+    for d, hidden, dep, allowed in _live_maps(ctx):
+        if (dep & allowed).sum() < 0.5 * allowed.sum():
+            return False, (f"D={d}, hidden {hidden}: with every weight positive, the outputs depend on fewer than half "
+                           "of the earlier inputs they may see (does forward use its input?)")
+    return True, "the outputs depend on earlier inputs"
+
+
+def _made_fully_connected(ctx):
+    for d, hidden, dep, allowed in _live_maps(ctx):
+        missing = int((allowed & ~dep).sum())
+        if missing:
+            return False, (f"D={d}, hidden {hidden}: {missing} (output, earlier input) pair(s) without a connection "
+                           "although every hidden layer is at least D - 1 wide: every value 1..D-1 must appear among "
+                           "the degrees of every hidden layer (degrees 0..D-2 leave the last output without the input "
+                           "just before it)")
+    return True, "every output sees every earlier input (hidden layers at least D - 1 wide)"
+
+
 def _made_module(ctx):
     for i, (d, hidden, _) in enumerate(MADE_CASES):
         if not bool(ctx.get(f"c{i}_is_module")):
             return False, "MADE must be a torch.nn.Module"
         _dep_from(ctx.get(f"c{i}_init", kinds=TENSOR), d)
     return True, "an nn.Module mapping (B, D) to logits (B, D)"
-
-
-def _made_connected(ctx):
-    for i, (d, hidden, _) in enumerate(MADE_CASES):
-        dep = _dep_from(ctx.get(f"c{i}_live", kinds=TENSOR), d)
-        order = ctx.inputs[f"c{i}_order"]
-        cut = [int(o) for o in order[1:] if not dep[int(o)].any()]
-        if cut:
-            return False, (f"D={d}, hidden {hidden}: {len(cut)} output(s) depend on no earlier input; "
-                           "hidden degrees should cover 1..D-1")
-    return True, "every output after the first depends on earlier inputs"
 
 
 def _made_params(ctx):
@@ -337,7 +462,7 @@ def sampler_inputs(rng):
 
 
 def sampler_probe(autoregressive_sample, inputs, record):
-    for i in range(3):
+    for i in range(SAMPLER_CASES):
         W, b = torch.from_numpy(inputs[f"c{i}_W"]), torch.from_numpy(inputs[f"c{i}_b"])
         calls = [0]
 
@@ -345,18 +470,18 @@ def sampler_probe(autoregressive_sample, inputs, record):
             calls[0] += 1
             return x.float() @ W.T + b
 
-        order = None if i == 2 else [int(v) for v in inputs[f"c{i}_order"]]
+        order = None if i == SAMPLER_CASES - 1 else [int(v) for v in inputs[f"c{i}_order"]]
         gen = torch.Generator().manual_seed(int(inputs[f"c{i}_seed"]))
-        record(f"c{i}_samples", lambda: autoregressive_sample(logits_fn, 20000, 5, order, gen))
+        record(f"c{i}_samples", lambda: autoregressive_sample(logits_fn, 20000, SAMPLER_D, order, gen))
         record(f"c{i}_calls", calls[0])
     W, b = torch.from_numpy(inputs["c0_W"]), torch.from_numpy(inputs["c0_b"])
     order = [int(v) for v in inputs["c0_order"]]
     fn = lambda x: x.float() @ W.T + b
     torch.manual_seed(1)
-    record("same_a", lambda: autoregressive_sample(fn, 300, 5, order, torch.Generator().manual_seed(7)))
+    record("same_a", lambda: autoregressive_sample(fn, 300, SAMPLER_D, order, torch.Generator().manual_seed(7)))
     torch.manual_seed(2)
-    record("same_b", lambda: autoregressive_sample(fn, 300, 5, order, torch.Generator().manual_seed(7)))
-    record("other", lambda: autoregressive_sample(fn, 300, 5, order, torch.Generator().manual_seed(8)))
+    record("same_b", lambda: autoregressive_sample(fn, 300, SAMPLER_D, order, torch.Generator().manual_seed(7)))
+    record("other", lambda: autoregressive_sample(fn, 300, SAMPLER_D, order, torch.Generator().manual_seed(8)))
 
 
 def _exact_probs(W, b):
@@ -412,39 +537,49 @@ def _sampler_generator(ctx):
 
 # ---------------------------------------------------------------- the tasks
 
+BERN_VALUES = "values for moderate logits (float64)"
+NADE_VALUES = "values against the definition"
+MASK_HIDDEN, MASK_OUTPUT = "hidden masks (>=)", "output mask (strict >)"
+MADE_DEPENDS, MADE_AR = "outputs depend on earlier inputs", "autoregressive at initialization"
+SAMPLER_FOLLOWS = "agrees with the model for random orderings"
+
 TASKS = [
     Task("bernoulli_log_prob", bernoulli_inputs, bernoulli_probe, [
-        Check("sums over the last dimension", 1, _sums_last_dim),
-        Check("values for random logits (float64)", 2,
-              close_to_reference("random", kinds=TENSOR, rtol=1e-6, atol=1e-6, what="log-likelihoods")),
-        Check("stable for |logits| up to 100", 2, _extremes),
+        Check(BERN_VALUES, 2, _bernoulli_values),
+        Check("values for large |logits| (float64)", 1, _bernoulli_large, requires=(BERN_VALUES,)),
+        Check("stable for |logits| up to 100", 2, _extremes, requires=(BERN_VALUES,)),
         Check("logit 0 means probability 1/2", 1,
-              close_to_reference("half", kinds=TENSOR, rtol=1e-5, atol=1e-5, what="log-likelihoods at logit 0")),
+              close_to_reference("half", kinds=TENSOR, rtol=1e-5, atol=1e-5, what="log-likelihoods at logit 0"),
+              requires=(BERN_VALUES,)),
     ]),
     Task("nade_log_prob", nade_inputs, nade_probe, [
-        Check("values against the definition", 3, _nade_values),
-        Check("normalized over {0,1}^10", 2, _nade_normalized),
-        Check("stable for large biases", 1, _nade_stable),
-    ]),
+        Check(NADE_VALUES, 3, _nade_values),
+        Check("normalized over {0,1}^10", 2, _nade_normalized, requires=(NADE_VALUES,)),
+        Check("stable for large biases", 1, _nade_stable, requires=(NADE_VALUES,)),
+        Check("O(DH) work (running sum)", 2, _nade_cost, requires=(NADE_VALUES,)),
+    ], helpers=(count_work,), constants={"NADE_CASES": NADE_CASES, "COST_SIZES": COST_SIZES}),
     Task("made_masks", masks_inputs, masks_probe, [
-        Check("number and shapes of masks", 1, _masks_shapes),
-        Check("hidden masks (>=)", 2, _masks_hidden),
-        Check("output mask (strict >)", 2, _masks_output),
-        Check("degrees as lists or tensors", 1, _masks_types),
-    ]),
+        Check(MASK_HIDDEN, 2, _masks_hidden),
+        Check(MASK_OUTPUT, 2, _masks_output),
+        Check("number, shapes and dtype of masks", 1, _masks_shapes, requires=(MASK_HIDDEN,)),
+        Check("degrees as lists or tensors", 1, _masks_types, requires=(MASK_HIDDEN, MASK_OUTPUT)),
+    ], constants={"MASK_CASES": MASK_CASES}),
     Task("MADE", made_inputs, made_probe, [
-        Check("nn.Module with logits (B, D)", 1, _made_module),
-        Check("autoregressive at initialization", 2, _made_ar("init", "at initialization")),
-        Check("autoregressive after Adam steps", 2, _made_ar("trained", "after Adam steps")),
-        Check("autoregressive after load_state_dict", 1, _made_ar("reloaded", "after load_state_dict with dense weights")),
-        Check("no output cut off", 1, _made_connected),
-        Check("parameters are weights and biases", 1, _made_params),
-    ]),
+        Check(MADE_DEPENDS, 1, _made_depends),
+        Check(MADE_AR, 2, _made_ar("init", "at initialization"), requires=(MADE_DEPENDS,)),
+        Check("every output sees every earlier input", 1, _made_fully_connected, requires=(MADE_DEPENDS, MADE_AR)),
+        Check("autoregressive after Adam steps", 2, _made_ar("trained", "after Adam steps"), requires=(MADE_AR,)),
+        Check("autoregressive after load_state_dict", 1,
+              _made_ar("reloaded", "after load_state_dict with dense weights"), requires=(MADE_AR,)),
+        Check("nn.Module with logits (B, D)", 1, _made_module, requires=(MADE_AR,)),
+        Check("parameters are weights and biases", 1, _made_params, requires=(MADE_AR,)),
+    ], helpers=(perturbed,), constants={"MADE_CASES": MADE_CASES}),
     Task("autoregressive_sample", sampler_inputs, sampler_probe, [
-        Check("format", 1, _sampler_format),
-        Check("calls logits_fn num_inputs times", 1, _sampler_calls),
-        Check("agrees with the model for random orderings", 3, _sampler_matches([0, 1], "random orderings")),
-        Check("ordering None is the natural order", 1, _sampler_matches([2], "ordering None")),
-        Check("uses only the generator", 1, _sampler_generator),
-    ]),
+        Check(SAMPLER_FOLLOWS, 3, _sampler_matches([0, 1], "random orderings")),
+        Check("format", 1, _sampler_format, requires=(SAMPLER_FOLLOWS,)),
+        Check("calls logits_fn num_inputs times", 1, _sampler_calls, requires=(SAMPLER_FOLLOWS,)),
+        Check("ordering None is the natural order", 1, _sampler_matches([2], "ordering None"),
+              requires=(SAMPLER_FOLLOWS,)),
+        Check("uses only the generator", 1, _sampler_generator, requires=(SAMPLER_FOLLOWS,)),
+    ], constants={"SAMPLER_CASES": SAMPLER_CASES, "SAMPLER_D": SAMPLER_D}),
 ]

@@ -16,6 +16,9 @@ its arguments), and weighted `Check`s judge the records. The checks test the cla
 - the mixture likelihood against the solution, normalization by summing over all values, finite
   values and gradients at extreme parameters, and accurate (not clamped) tail log-probabilities.
 
+Property checks (formats, causality, normalization) count only after a check that the code does the
+work (values against the solution, outputs that depend on the inputs): `requires` in the `Check`s.
+
 Messages say what is wrong without giving hidden inputs or reference values away.
 """
 import numpy as np
@@ -150,34 +153,34 @@ def conv_inputs(rng):
     return out
 
 
+def measured(module, x, delta):
+    """The outputs at the base points, then at the points with one input element moved. In float64,
+    in one batch, where the module allows it (weak paths through deep stacks still show);
+    otherwise in float32, one call per moved element, each a batch of the same shape."""
+    flat = delta.reshape(-1)
+    with torch.no_grad():
+        try:
+            n = x.shape[0]
+            moved = x.double().reshape(1, n, -1).repeat(flat.numel() + 1, 1, 1)
+            idx = torch.arange(flat.numel())
+            moved[idx + 1, :, idx] += flat.double()[:, None]
+            out = module.double()(moved.reshape((-1,) + tuple(x.shape[1:])))
+            if out.dtype != torch.float64:
+                raise TypeError("not float64")
+            return out
+        except Exception:
+            module.float()
+            outs = [module(x)]
+            for m in range(flat.numel()):
+                xm = x.clone().reshape(x.shape[0], -1)
+                xm[:, m] += flat[m]
+                outs.append(module(xm.reshape(x.shape)))
+            return torch.cat(outs)
+        finally:
+            module.float()
+
+
 def conv_probe(MaskedConv2d, inputs, record):
-    def measured(module, x, delta):
-        # outputs at the base points, then at the points with one input element moved. In float64,
-        # in one batch, where the module allows it (weak paths through deep stacks still show);
-        # otherwise in float32, one call per moved element, each a batch of the same shape.
-        flat = delta.reshape(-1)
-        with torch.no_grad():
-            try:
-                n = x.shape[0]
-                moved = x.double().reshape(1, n, -1).repeat(flat.numel() + 1, 1, 1)
-                idx = torch.arange(flat.numel())
-                moved[idx + 1, :, idx] += flat.double()[:, None]
-                out = module.double()(moved.reshape((-1,) + tuple(x.shape[1:])))
-                if out.dtype != torch.float64:
-                    raise TypeError("not float64")
-                return out
-            except Exception:
-                module.float()
-                outs = [module(x)]
-                for m in range(flat.numel()):
-                    xm = x.clone().reshape(x.shape[0], -1)
-                    xm[:, m] += flat[m]
-                    outs.append(module(xm.reshape(x.shape)))
-                return torch.cat(outs)
-            finally:
-                module.float()
-
-
     for i, (cin, cout, k, t, g, h, w) in enumerate(inputs["cases"].tolist()):
         x, delta = torch.from_numpy(inputs[f"c{i}_x"]), torch.from_numpy(inputs[f"c{i}_delta"])
         torch.manual_seed(300 + i)
@@ -246,6 +249,15 @@ def _describe_conv_mismatch(dep, exp):
     if missing:
         parts.append(f"{missing} connection(s) the mask allows are missing")
     return " and ".join(parts)
+
+
+def _conv_depends(ctx):
+    for i in range(len(CONV_CASES)):
+        dep, exp = _conv_dep(ctx, i, "init")
+        if (dep & exp).sum() < 0.5 * exp.sum():
+            return False, ("the output depends on fewer than half of the input elements that the mask allows "
+                           "(does forward convolve its input with the masked weight?)")
+    return True, "the output depends on the input elements the mask allows"
 
 
 def _conv_format(ctx):
@@ -379,39 +391,12 @@ def gated_inputs(rng):
 
 
 def gated_probe(GatedPixelCNN, inputs, record):
-    def measured(module, x, delta):
-        # outputs at the base points, then at the points with one input element moved. In float64,
-        # in one batch, where the module allows it (weak paths through deep stacks still show);
-        # otherwise in float32, one call per moved element, each a batch of the same shape.
-        flat = delta.reshape(-1)
-        with torch.no_grad():
-            try:
-                n = x.shape[0]
-                moved = x.double().reshape(1, n, -1).repeat(flat.numel() + 1, 1, 1)
-                idx = torch.arange(flat.numel())
-                moved[idx + 1, :, idx] += flat.double()[:, None]
-                out = module.double()(moved.reshape((-1,) + tuple(x.shape[1:])))
-                if out.dtype != torch.float64:
-                    raise TypeError("not float64")
-                return out
-            except Exception:
-                module.float()
-                outs = [module(x)]
-                for m in range(flat.numel()):
-                    xm = x.clone().reshape(x.shape[0], -1)
-                    xm[:, m] += flat[m]
-                    outs.append(module(xm.reshape(x.shape)))
-                return torch.cat(outs)
-            finally:
-                module.float()
-
-
     for i, (cin, hid, cout, L, k, h, w) in enumerate(inputs["cases"].tolist()):
         x, delta = torch.from_numpy(inputs[f"c{i}_x"]), torch.from_numpy(inputs[f"c{i}_delta"])
         torch.manual_seed(500 + i)
         net = GatedPixelCNN(cin, hid, cout, L, kernel_size=k)
         record(f"c{i}_init", lambda: measured(net, x, delta))
-        if i in (0, 1):
+        if i in GATED_TRAINED:
             def train():
                 opt = torch.optim.Adam(net.parameters(), lr=0.3)
                 data = torch.from_numpy(inputs[f"c{i}_train"])
@@ -437,6 +422,13 @@ def _gated_dep(ctx, i, stage):
     if not np.isfinite(out).all():
         raise Fail("the output has NaN or inf")
     return _moved(out, GATED_POINTS, n_moves).reshape(cout, h * w, cin, h * w).any(axis=(0, 2))
+
+
+def _gated_depends(ctx):
+    for i in range(len(GATED_CASES)):
+        if not _gated_dep(ctx, i, "init").any():
+            return False, "no output depends on any input pixel (does forward use its input?)"
+    return True, "the outputs depend on the input"
 
 
 def _gated_shape(ctx):
@@ -513,7 +505,7 @@ def mix_inputs(rng):
 
 def mix_probe(discretized_logistic_mixture_log_prob, inputs, record):
     f = discretized_logistic_mixture_log_prob
-    for i, v in enumerate([2, 17, 256, 4, 256]):
+    for i, (v, _) in enumerate(MIX_CASES):
         args = [torch.from_numpy(inputs[f"c{i}_{n}"]) for n in ("x", "lw", "mu", "ls")]
         record(f"case{i}", lambda args=args, v=v: f(*args, num_values=v))
     record("default_v", lambda: f(*[torch.from_numpy(inputs[f"c2_{n}"]) for n in ("x", "lw", "mu", "ls")]))
@@ -525,7 +517,7 @@ def mix_probe(discretized_logistic_mixture_log_prob, inputs, record):
 
     grid = [torch.from_numpy(inputs[f"grid_{n}"]) for n in ("lw", "mu", "ls")]
     record("grid", lambda: over_all_values(*grid, 256))
-    for j, v in enumerate([2, 17]):
+    for j, (v, _) in enumerate(NORM_SMALL):
         small = [torch.from_numpy(inputs[f"small{j}_{n}"]) for n in ("lw", "mu", "ls")]
         record(f"small{j}", lambda small=small, v=v: over_all_values(*small, v))
 
@@ -542,19 +534,24 @@ def _mix_format(ctx):
     return True, "a float tensor of shape (N,)"
 
 
-def _mix_values(ctx):
-    wrong = []
-    for i, (v, k) in enumerate(MIX_CASES):
-        got = ctx.get(f"case{i}", kinds=TENSOR, shape=(MIX_N,)).astype(np.float64)
-        if not np.allclose(got, ctx.ref(f"case{i}"), rtol=1e-4, atol=1e-4):
-            wrong.append(f"{v} values, {k} component(s)")
-    got = ctx.get("default_v", kinds=TENSOR, shape=(MIX_N,)).astype(np.float64)
-    if not np.allclose(got, ctx.ref("default_v"), rtol=1e-4, atol=1e-4):
-        wrong.append("the default num_values")
-    if wrong:
-        return False, (f"wrong log-probabilities ({'; '.join(wrong)}). Check the centre 2x/(V-1) - 1, the half-width "
-                       "1/(V-1), the edge bins (x = 0 from -inf, x = V-1 to +inf) and the softmax of the weights")
-    return True, f"log-probabilities correct for {len(MIX_CASES)} (num_values, components) cases"
+def _mix_values(cases, default, what):
+    def fn(ctx):
+        wrong = []
+        for i in cases:
+            v, k = MIX_CASES[i]
+            got = ctx.get(f"case{i}", kinds=TENSOR, shape=(MIX_N,)).astype(np.float64)
+            if not np.allclose(got, ctx.ref(f"case{i}"), rtol=1e-4, atol=1e-4):
+                wrong.append(f"{v} values, {k} component(s)")
+        if default:
+            got = ctx.get("default_v", kinds=TENSOR, shape=(MIX_N,)).astype(np.float64)
+            if not np.allclose(got, ctx.ref("default_v"), rtol=1e-4, atol=1e-4):
+                wrong.append("the default num_values")
+        if wrong:
+            return False, (f"wrong log-probabilities ({'; '.join(wrong)}). Check the centre 2x/(V-1) - 1, the half-width "
+                           "1/(V-1), the edge bins (x = 0 from -inf, x = V-1 to +inf), the softmax of the weights, "
+                           "and for many values (narrow bins) that log(sigmoid(a) - sigmoid(b)) is computed in log space")
+        return True, f"log-probabilities correct for {what}"
+    return fn
 
 
 def _grid(ctx):
@@ -610,53 +607,65 @@ def _mix_grads(ctx):
 
 # ---------------------------------------------------------------- the tasks
 
+MASK_SINGLE = "one channel, types A and B"
+CONV_DEPENDS, CONV_CAUSAL = "the output depends on the input", "type A is autoregressive"
+RF_STACKS, BLIND_VALUES = "stacks of layers", "one layer and stacks of layers"
+GATED_DEPENDS, GATED_AR = "the output depends on the input", "autoregressive"
+MIX_VALUES = "values for a few values (V = 2, 4, 17)"
+
 TASKS = [
     Task("causal_mask", mask_inputs, mask_probe, [
-        Check("float tensor (out, in, k, k) of 0/1", 1, _mask_format),
-        Check("one channel, types A and B", 2, _mask_values(
+        Check(MASK_SINGLE, 2, _mask_values(
             "single", "1 in the rows above the centre and left of the centre; the centre is 0 for A and 1 for B")),
         Check("several channels, no colour groups", 1, _mask_values(
             "multi", "every (output, input) channel pair gets the same k x k picture")),
         Check("colour groups at the centre", 2, _mask_values(
             "colour", "channel c is in group c // (C / G) (contiguous blocks); at the centre output group g sees "
                       "input group g' iff g' < g (A) or g' <= g (B); elsewhere the mask ignores the groups")),
-        Check("invalid arguments raise ValueError", 1, _mask_rejects),
+        Check("float tensor (out, in, k, k) of 0/1", 1, _mask_format, requires=(MASK_SINGLE,)),
+        Check("invalid arguments raise ValueError", 1, _mask_rejects, requires=(MASK_SINGLE,)),
     ]),
     Task("MaskedConv2d", conv_inputs, conv_probe, [
-        Check("nn.Conv2d subclass, same-size output", 1, _conv_format),
-        Check("type A is autoregressive", 1, _conv_causal),
-        Check("exactly the masked connections", 2, _conv_stage("init", "at initialization")),
+        Check(CONV_DEPENDS, 1, _conv_depends),
+        Check(CONV_CAUSAL, 1, _conv_causal, requires=(CONV_DEPENDS,)),
+        Check("exactly the masked connections", 2, _conv_stage("init", "at initialization"), requires=(CONV_DEPENDS,)),
         Check("mask holds after optimiser steps", 2, _conv_stage(
-            "trained", "after Adam steps that moved every weight (apply the mask in forward)")),
+            "trained", "after Adam steps that moved every weight (apply the mask in forward)"), requires=(CONV_DEPENDS,)),
         Check("mask holds after load_state_dict", 1, _conv_stage(
-            "reloaded", "after load_state_dict with dense weights (apply the mask in forward)")),
-        Check("the mask is not a parameter", 1, _conv_params),
-    ]),
+            "reloaded", "after load_state_dict with dense weights (apply the mask in forward)"), requires=(CONV_DEPENDS,)),
+        Check("nn.Conv2d subclass, same-size output", 1, _conv_format, requires=(CONV_DEPENDS, CONV_CAUSAL)),
+        Check("the mask is not a parameter", 1, _conv_params, requires=(CONV_DEPENDS, CONV_CAUSAL)),
+    ], helpers=(measured,)),
     Task("pixelcnn_receptive_field", rf_inputs, rf_probe, [
-        Check("boolean array (height, width)", 1, _map_format),
+        Check(RF_STACKS, 2, _map_values({1}, RF_HINT)),
         Check("one layer (type A)", 1, _map_values({0}, RF_HINT)),
-        Check("stacks of layers", 2, _map_values({1}, RF_HINT)),
         Check("pixels at the canvas edges", 1, _map_values({2}, EDGE_HINT)),
+        Check("boolean array (height, width)", 1, _map_format, requires=(RF_STACKS,)),
     ]),
     Task("blind_spot", rf_inputs, blind_probe, [
-        Check("boolean array (height, width)", 1, _map_format),
-        Check("only earlier pixels", 1, _blind_only_earlier),
-        Check("one layer and stacks of layers", 2, _map_values({0, 1}, BLIND_HINT)),
+        Check(BLIND_VALUES, 2, _map_values({0, 1}, BLIND_HINT)),
         Check("pixels at the canvas edges", 1, _map_values({2}, BLIND_HINT + "; " + EDGE_HINT)),
+        Check("only earlier pixels", 1, _blind_only_earlier, requires=(BLIND_VALUES,)),
+        Check("boolean array (height, width)", 1, _map_format, requires=(BLIND_VALUES,)),
     ]),
     Task("GatedPixelCNN", gated_inputs, gated_probe, [
-        Check("output shape (B, out_channels, H, W)", 1, _gated_shape),
-        Check("autoregressive", 2, _gated_causal("init", "at initialization")),
-        Check("no blind spot when deep enough", 2, _gated_no_blind_spot),
-        Check("sees its neighbours", 1, _gated_neighbours),
-        Check("autoregressive after optimiser steps", 1, _gated_causal("trained", "after Adam steps")),
-    ]),
+        Check(GATED_DEPENDS, 1, _gated_depends),
+        Check(GATED_AR, 2, _gated_causal("init", "at initialization"), requires=(GATED_DEPENDS,)),
+        Check("no blind spot when deep enough", 2, _gated_no_blind_spot, requires=(GATED_AR,)),
+        Check("sees its neighbours", 1, _gated_neighbours, requires=(GATED_AR,)),
+        Check("autoregressive after optimiser steps", 1, _gated_causal("trained", "after Adam steps"),
+              requires=(GATED_AR,)),
+        Check("output shape (B, out_channels, H, W)", 1, _gated_shape, requires=(GATED_AR,)),
+    ], helpers=(measured,), constants={"GATED_TRAINED": GATED_TRAINED}),
     Task("discretized_logistic_mixture_log_prob", mix_inputs, mix_probe, [
-        Check("float tensor of shape (N,)", 1, _mix_format),
-        Check("values for moderate parameters", 2, _mix_values),
-        Check("sums to 1 over all values", 2, _mix_normalized),
-        Check("finite at extreme parameters", 1, _mix_finite),
-        Check("accurate in the tails", 1, _mix_tails),
-        Check("finite gradients", 1, _mix_grads),
-    ]),
+        Check(MIX_VALUES, 1, _mix_values([i for i, (v, _) in enumerate(MIX_CASES) if v < 256], False,
+                                         "2, 4 and 17 values")),
+        Check("values for 256 values", 1, _mix_values([i for i, (v, _) in enumerate(MIX_CASES) if v == 256], True,
+                                                      "256 values, the default num_values included")),
+        Check("float tensor of shape (N,)", 1, _mix_format, requires=(MIX_VALUES,)),
+        Check("sums to 1 over all values", 2, _mix_normalized, requires=(MIX_VALUES,)),
+        Check("finite at extreme parameters", 1, _mix_finite, requires=(MIX_VALUES,)),
+        Check("accurate in the tails", 1, _mix_tails, requires=(MIX_VALUES,)),
+        Check("finite gradients", 1, _mix_grads, requires=(MIX_VALUES,)),
+    ], constants={"MIX_CASES": MIX_CASES, "NORM_SMALL": NORM_SMALL}),
 ]

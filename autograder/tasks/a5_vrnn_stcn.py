@@ -405,17 +405,104 @@ def _sample_check(ctx, prefix, n, x_dim):
                    "noise with torch.randn(..., generator=generator)")
     if np.array_equal(a, c):
         raise Fail("different generator seeds gave identical samples: draw the noise from the generator")
+    other = ctx.get(f"{prefix}_sample_other", kinds=TENSOR, shape=(n, x_dim))
+    if np.allclose(a, other, rtol=1e-6, atol=1e-7):
+        raise Fail("two models with different weights gave the same sample for the same generator seed: the "
+                   "sample must come from the model (its priors and its decoder)")
+
+
+def _as_layers(v):
+    return list(v) if isinstance(v, (list, tuple)) else [v]
+
+
+def grad_flags(model, x, seed):
+    """(2, number of parameter tensors): row 0, does the posterior (out['post_mu'], out['post_logvar'])
+    depend on the parameter; row 1, does out['nll'] send it a gradient."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    torch.manual_seed(seed)
+    out = model(x)
+    post = sum(t.sum() for key in ("post_mu", "post_logvar") for t in _as_layers(out[key]))
+    rows = []
+    for target in (post, out["nll"].sum()):
+        grads = torch.autograd.grad(target, params, retain_graph=True, allow_unused=True)
+        rows.append(torch.tensor([g is not None and bool((g != 0).any()) for g in grads]))
+    return torch.stack(rows)
+
+
+def noise_runs(model, x, seed):
+    """out['nll'] for two torch seeds in training mode, then two in eval mode (the model is left in
+    training mode)."""
+    outs = []
+    for mode in ("train", "eval"):
+        getattr(model, mode)()
+        for s in (seed + 1, seed + 2):
+            torch.manual_seed(s)
+            with torch.no_grad():
+                outs.append(model(x)["nll"])
+    model.train()
+    return torch.stack(outs)
+
+
+def _reparameterised(ctx, prefix, B, T):
+    noise = ctx.get(f"{prefix}_noise", kinds=TENSOR, shape=(4, B, T))
+    if np.array_equal(noise[0], noise[1]):
+        return False, ("two calls of forward under different torch seeds gave the same out['nll']: draw z_t = "
+                       "mu + exp(logvar / 2) * torch.randn_like(mu) (one sample), not the posterior mean")
+    if np.array_equal(noise[2], noise[3]):
+        return False, ("in eval mode, two calls under different torch seeds gave the same out['nll']: forward must "
+                       "draw z_t by reparameterisation in eval mode too (model.eval() must not switch to the mean)")
+    try:
+        ctx.meta(f"{prefix}_grad")
+    except Fail as err:
+        return False, (f"gradients of out['nll'] and of the posterior parameters could not be taken ({err}): keep "
+                       "them differentiable (no torch.no_grad or detach inside forward)")
+    flags = ctx.get(f"{prefix}_grad", kinds=TENSOR)
+    if flags.ndim != 2 or flags.shape[0] != 2:
+        raise Fail("the gradient flags could not be read")
+    post, nll = flags.astype(bool)
+    if not post.any():
+        return False, "the returned posterior parameters do not depend on any of the model's parameters"
+    if (post & ~nll).any():
+        return False, ("out['nll'] sends no gradient to some parameters that shape the posterior: z_t must be the "
+                       "differentiable mu + exp(logvar / 2) * eps of the posterior's parameters (not "
+                       "Normal(...).sample(), no detach)")
+    return True, "z is a fresh reparameterised sample in training and in eval mode, and the nll's gradient reaches the posterior"
+
+
+def _moved_inputs(ctx, i, T):
+    """The inputs of the T + 2 forward runs: base, step s moved (s = 0..T-1), base again."""
+    x, delta = _f64(ctx.inputs[f"c{i}_x"]), _f64(ctx.inputs[f"c{i}_delta"])
+    xs = [x]
+    for s in range(T):
+        xm = x.copy()
+        xm[:, s] = xm[:, s] + delta
+        xs.append(xm)
+    xs.append(x)
+    return np.stack(xs)
+
+
+def _gaussian_nll_check(ctx, xs, nll, mu, logvar):
+    ref = 0.5 * (logvar + (xs - mu) ** 2 / np.exp(logvar) + np.log(2 * np.pi)).sum(-1)
+    if np.allclose(nll, ref, rtol=1e-4, atol=1e-4):
+        return True, "nll is -log N(x_t; dec_mu, exp(dec_logvar)), summed over x_dim"
+    if np.allclose(nll, ref / xs.shape[-1], rtol=1e-4, atol=1e-4):
+        return False, "out['nll'] is the mean over x_dim of the per-dimension terms: sum them (nats per step)"
+    return False, ("out['nll'] is not -log N(x_t; dec_mu, exp(dec_logvar)) of the returned decoder parameters, "
+                   "summed over x_dim: check the 1/2, the log 2 pi and that exp(dec_logvar) is a variance")
 
 
 # ---------------------------------------------------------------- VRNN
 
 VRNN_CASES = [(2, 12, 3, 3, 7), (3, 8, 2, 2, 6)]   # x_dim, h_dim, z_dim, B, T
-VRNN_KEYS = ("nll", "kl", "prior_mu", "prior_logvar", "post_mu", "post_logvar")
+VRNN_KEYS = ("nll", "kl", "prior_mu", "prior_logvar", "post_mu", "post_logvar", "dec_mu", "dec_logvar")
 VRNN_SAMPLE = 9
+V_POST = "posterior reads x_t"
+V_PRIOR = "prior reads the past"
+V_NLL = "nll reads x_t, not the future"
 
 
 def vrnn_inputs(rng):
-    out = {"cases": np.array(VRNN_CASES, dtype=np.int64)}
+    out = {}
     for i, (xd, hd, zd, B, T) in enumerate(VRNN_CASES):
         out[f"c{i}_x"] = rng.normal(size=(B, T, xd)).astype(np.float32)
         out[f"c{i}_delta"] = rng.uniform(0.5, 1.5, size=xd).astype(np.float32)
@@ -424,8 +511,7 @@ def vrnn_inputs(rng):
 
 
 def vrnn_probe(VRNN, inputs, record):
-    keys = ("nll", "kl", "prior_mu", "prior_logvar", "post_mu", "post_logvar")
-    for i, (xd, hd, zd, B, T) in enumerate(inputs["cases"].tolist()):
+    for i, (xd, hd, zd, B, T) in enumerate(VRNN_CASES):
         x, delta = torch.from_numpy(inputs[f"c{i}_x"]), torch.from_numpy(inputs[f"c{i}_delta"])
         s_model, s_noise, s_gen = (int(v) for v in inputs[f"c{i}_seeds"])
         torch.manual_seed(s_model)
@@ -448,44 +534,42 @@ def vrnn_probe(VRNN, inputs, record):
                     runs.append(model(xs))
             return True
         record(f"c{i}_forward", forward_all)
-        for k in keys:
+        for k in VRNN_KEYS:
             record(f"c{i}_{k}", lambda k=k, runs=runs: torch.stack([r[k] for r in runs]))
         with torch.no_grad():
             torch.manual_seed(s_noise)
             record(f"c{i}_tiny_nll", lambda model=model, x=x: model(x[:1, :1])["nll"])
+        record(f"c{i}_noise", lambda model=model, x=x, s=s_noise: noise_runs(model, x, s))
+        record(f"c{i}_grad", lambda model=model, x=x, s=s_noise: grad_flags(model, x, s))
         gen = lambda s: torch.Generator().manual_seed(s)
         torch.manual_seed(1)
-        record(f"c{i}_sample_a", lambda model=model, s=s_gen: model.sample(9, generator=gen(s)))
+        record(f"c{i}_sample_a", lambda model=model, s=s_gen: model.sample(VRNN_SAMPLE, generator=gen(s)))
         torch.manual_seed(2)
-        record(f"c{i}_sample_b", lambda model=model, s=s_gen: model.sample(9, generator=gen(s)))
-        record(f"c{i}_sample_c", lambda model=model, s=s_gen: model.sample(9, generator=gen(s + 1)))
+        record(f"c{i}_sample_b", lambda model=model, s=s_gen: model.sample(VRNN_SAMPLE, generator=gen(s)))
+        record(f"c{i}_sample_c", lambda model=model, s=s_gen: model.sample(VRNN_SAMPLE, generator=gen(s + 1)))
         record(f"c{i}_sample_default", lambda model=model: model.sample(3))
+
+        def other_model(xd=xd, hd=hd, zd=zd, s=s_gen):
+            torch.manual_seed(s_model + 1)
+            return VRNN(xd, hd, zd).sample(VRNN_SAMPLE, generator=gen(s))
+        record(f"c{i}_sample_other", other_model)
 
 
 def _vrnn_get(ctx, i, key):
     xd, hd, zd, B, T = VRNN_CASES[i]
     _model_ran(ctx, f"c{i}_init")
     _model_ran(ctx, f"c{i}_forward")
-    tail = (B, T) if key in ("nll", "kl") else (B, T, zd)
+    tail = (B, T) if key in ("nll", "kl") else (B, T, xd) if key.startswith("dec_") else (B, T, zd)
     what = f"out[{key!r}] (x of shape {(B, T, xd)}, z_dim {zd})"
     return _runs(ctx, f"c{i}_{key}", tail, T, what)
 
 
-def _vrnn_outputs(ctx):
-    for i in range(len(VRNN_CASES)):
-        for key in VRNN_KEYS:
-            _vrnn_get(ctx, i, key)
-        tiny = ctx.get(f"c{i}_tiny_nll", kinds=TENSOR)
-        if tiny.shape != (1, 1):
-            return False, f"B = 1, T = 1 gave out['nll'] of shape {tiny.shape}; expected (1, 1)"
-    return True, "a dict of nll, kl (B, T) and prior/posterior parameters (B, T, z_dim), finite"
-
-
-def _vrnn_prior_causal(ctx):
+def _vrnn_post_reads_x(ctx):
     for i, (xd, hd, zd, B, T) in enumerate(VRNN_CASES):
-        for key in ("prior_mu", "prior_logvar"):
-            _check_prior_causal(_step_dep(_vrnn_get(ctx, i, key), T), f"out[{key!r}]")
-    return True, "the prior at t depends only on x[:, :t]"
+        dep = _step_dep(_vrnn_get(ctx, i, "post_mu"), T)
+        if not np.diag(dep).all():
+            return False, "out['post_mu'] at step t does not change with x_t: the posterior must read x_t"
+    return True, "the posterior at t reads x_t"
 
 
 def _vrnn_prior_past(ctx):
@@ -497,16 +581,40 @@ def _vrnn_prior_past(ctx):
     return True, "the prior reads the past through h_(t-1)"
 
 
-def _vrnn_posterior(ctx):
+def _vrnn_nll(ctx):
+    for i, (xd, hd, zd, B, T) in enumerate(VRNN_CASES):
+        dep = _step_dep(_vrnn_get(ctx, i, "nll"), T)
+        if not np.diag(dep).all():
+            return False, "out['nll'] at step t does not change with x_t: it must be -log p(x_t | z_t, h_(t-1))"
+        if np.triu(dep, k=1).any():
+            return False, "out['nll'] at some step t depends on later steps"
+    return True, "nll reads x_t and nothing later"
+
+
+def _vrnn_outputs(ctx):
+    for i in range(len(VRNN_CASES)):
+        for key in VRNN_KEYS:
+            _vrnn_get(ctx, i, key)
+        tiny = ctx.get(f"c{i}_tiny_nll", kinds=TENSOR)
+        if tiny.shape != (1, 1):
+            return False, f"B = 1, T = 1 gave out['nll'] of shape {tiny.shape}; expected (1, 1)"
+    return True, "a dict of nll, kl (B, T), prior/posterior parameters (B, T, z_dim), decoder parameters (B, T, x_dim)"
+
+
+def _vrnn_prior_causal(ctx):
+    for i, (xd, hd, zd, B, T) in enumerate(VRNN_CASES):
+        for key in ("prior_mu", "prior_logvar"):
+            _check_prior_causal(_step_dep(_vrnn_get(ctx, i, key), T), f"out[{key!r}]")
+    return True, "the prior at t depends only on x[:, :t]"
+
+
+def _vrnn_posterior_past(ctx):
     for i, (xd, hd, zd, B, T) in enumerate(VRNN_CASES):
         for key in ("post_mu", "post_logvar"):
             dep = _step_dep(_vrnn_get(ctx, i, key), T)
             if np.triu(dep, k=1).any():
                 return False, f"out[{key!r}] at some step t depends on later steps; the posterior may read only x[:, :t+1]"
-        dep = _step_dep(_vrnn_get(ctx, i, "post_mu"), T)
-        if not np.diag(dep).all():
-            return False, "out['post_mu'] at step t does not change with x_t: the posterior must read x_t"
-    return True, "the posterior at t reads x_t and nothing later"
+    return True, "the posterior at t reads nothing after x_t"
 
 
 def _vrnn_kl(ctx):
@@ -514,26 +622,36 @@ def _vrnn_kl(ctx):
         kl = _vrnn_get(ctx, i, "kl")
         ref = _kl_np(*(_vrnn_get(ctx, i, k) for k in ("post_mu", "post_logvar", "prior_mu", "prior_logvar")))
         if not np.allclose(kl, ref, rtol=1e-4, atol=1e-4):
+            if np.allclose(kl, ref / zd, rtol=1e-4, atol=1e-4):
+                return False, "out['kl'] is the mean over z_dim: sum the KL over the latent dimensions"
             return False, ("out['kl'] is not KL(posterior || prior) of the returned parameters: check the order, "
                            "the 1/2 and the sum over z")
     return True, "kl is the closed-form KL(q || p) of the returned parameters"
 
 
-def _vrnn_nll(ctx):
+def _vrnn_nll_value(ctx):
     for i, (xd, hd, zd, B, T) in enumerate(VRNN_CASES):
-        dep = _step_dep(_vrnn_get(ctx, i, "nll"), T)
-        if np.triu(dep, k=1).any():
-            return False, "out['nll'] at some step t depends on later steps"
-        if not np.diag(dep).all():
-            return False, "out['nll'] at step t does not change with x_t: it must be -log p(x_t | z_t, h_(t-1))"
-    return True, "nll finite, reads x_t and nothing later"
+        res = _gaussian_nll_check(ctx, _moved_inputs(ctx, i, T), _vrnn_get(ctx, i, "nll"),
+                                  _vrnn_get(ctx, i, "dec_mu"), _vrnn_get(ctx, i, "dec_logvar"))
+        if not res[0]:
+            return res
+    return True, "nll is -log N(x_t; dec_mu, exp(dec_logvar)), summed over x_dim"
+
+
+def _vrnn_reparam(ctx):
+    for i, (xd, hd, zd, B, T) in enumerate(VRNN_CASES):
+        _model_ran(ctx, f"c{i}_init")
+        res = _reparameterised(ctx, f"c{i}", B, T)
+        if not res[0]:
+            return res
+    return res
 
 
 def _vrnn_sample(ctx):
     for i, (xd, hd, zd, B, T) in enumerate(VRNN_CASES):
         _model_ran(ctx, f"c{i}_init")
         _sample_check(ctx, f"c{i}", VRNN_SAMPLE, xd)
-    return True, "sample(num_steps) is (num_steps, x_dim), finite, and repeatable with a seeded generator"
+    return True, "sample(num_steps) is (num_steps, x_dim), finite, repeatable with a seeded generator and the model's own"
 
 
 # ---------------------------------------------------------------- STCN
@@ -541,14 +659,15 @@ def _vrnn_sample(ctx):
 # x_dim, channels, latent_dims, dilations, B, T (T > sum(dilations) + 1 so the receptive field shows)
 STCN_CASES = [(3, 6, [2, 2, 3], [1, 2, 1, 2, 1, 4], 3, 14), (2, 8, [3], [1, 2, 4], 3, 10)]
 STCN_SAMPLE = 8
+STCN_LAYER_KEYS = ("prior_mu", "prior_logvar", "post_mu", "post_logvar")
+S_TOP = "top prior reads d_(t-1)"
+S_POST = "posterior reads x_t"
+S_NLL = "nll reads x_t, not the future"
 
 
 def stcn_inputs(rng):
-    out = {"ncases": np.array(len(STCN_CASES))}
+    out = {}
     for i, (xd, ch, lat, dil, B, T) in enumerate(STCN_CASES):
-        out[f"c{i}_conf"] = np.array([xd, ch, B, T], dtype=np.int64)
-        out[f"c{i}_lat"] = np.array(lat, dtype=np.int64)
-        out[f"c{i}_dil"] = np.array(dil, dtype=np.int64)
         out[f"c{i}_x"] = rng.normal(size=(B, T, xd)).astype(np.float32)
         out[f"c{i}_delta"] = rng.uniform(0.5, 1.5, size=xd).astype(np.float32)
         out[f"c{i}_seeds"] = rng.integers(0, 2**31, size=3).astype(np.int64)
@@ -556,9 +675,7 @@ def stcn_inputs(rng):
 
 
 def stcn_probe(STCN, inputs, record):
-    for i in range(int(inputs["ncases"])):
-        xd, ch, B, T = (int(v) for v in inputs[f"c{i}_conf"])
-        lat, dil = [int(v) for v in inputs[f"c{i}_lat"]], [int(v) for v in inputs[f"c{i}_dil"]]
+    for i, (xd, ch, lat, dil, B, T) in enumerate(STCN_CASES):
         L = len(lat)
         x, delta = torch.from_numpy(inputs[f"c{i}_x"]), torch.from_numpy(inputs[f"c{i}_delta"])
         s_model, s_noise, s_gen = (int(v) for v in inputs[f"c{i}_seeds"])
@@ -581,22 +698,29 @@ def stcn_probe(STCN, inputs, record):
                     runs.append(model(xs))
             return True
         record(f"c{i}_forward", forward_all)
-        for k in ("nll", "kl"):
+        for k in ("nll", "kl", "dec_mu", "dec_logvar"):
             record(f"c{i}_{k}", lambda k=k, runs=runs: torch.stack([r[k] for r in runs]))
-        for k in ("prior_mu", "prior_logvar"):
+        for k in STCN_LAYER_KEYS:
             record(f"c{i}_{k}_len", lambda k=k, runs=runs: len(runs[0][k]) if isinstance(runs[0][k], (list, tuple)) else -1)
             for l in range(L):
                 record(f"c{i}_{k}_{l}", lambda k=k, l=l, runs=runs: torch.stack([r[k][l] for r in runs]))
         with torch.no_grad():
             torch.manual_seed(s_noise)
             record(f"c{i}_tiny_nll", lambda model=model, x=x: model(x[:1, :1])["nll"])
+        record(f"c{i}_noise", lambda model=model, x=x, s=s_noise: noise_runs(model, x, s))
+        record(f"c{i}_grad", lambda model=model, x=x, s=s_noise: grad_flags(model, x, s))
         gen = lambda s: torch.Generator().manual_seed(s)
         torch.manual_seed(1)
-        record(f"c{i}_sample_a", lambda model=model, s=s_gen: model.sample(8, generator=gen(s)))
+        record(f"c{i}_sample_a", lambda model=model, s=s_gen: model.sample(STCN_SAMPLE, generator=gen(s)))
         torch.manual_seed(2)
-        record(f"c{i}_sample_b", lambda model=model, s=s_gen: model.sample(8, generator=gen(s)))
-        record(f"c{i}_sample_c", lambda model=model, s=s_gen: model.sample(8, generator=gen(s + 1)))
+        record(f"c{i}_sample_b", lambda model=model, s=s_gen: model.sample(STCN_SAMPLE, generator=gen(s)))
+        record(f"c{i}_sample_c", lambda model=model, s=s_gen: model.sample(STCN_SAMPLE, generator=gen(s + 1)))
         record(f"c{i}_sample_default", lambda model=model: model.sample(3))
+
+        def other_model(xd=xd, ch=ch, lat=lat, dil=dil, s=s_gen):
+            torch.manual_seed(s_model + 1)
+            return STCN(xd, ch, list(lat), list(dil)).sample(STCN_SAMPLE, generator=gen(s))
+        record(f"c{i}_sample_other", other_model)
 
 
 def _stcn_get(ctx, i, key, layer=None):
@@ -604,32 +728,13 @@ def _stcn_get(ctx, i, key, layer=None):
     _model_ran(ctx, f"c{i}_init")
     _model_ran(ctx, f"c{i}_forward")
     if layer is None:
-        return _runs(ctx, f"c{i}_{key}", (B, T), T, f"out[{key!r}] (x of shape {(B, T, xd)})")
+        tail = (B, T, xd) if key.startswith("dec_") else (B, T)
+        return _runs(ctx, f"c{i}_{key}", tail, T, f"out[{key!r}] (x of shape {(B, T, xd)})")
     n = int(ctx.get(f"c{i}_{key}_len"))
     if n != len(lat):
         raise Fail(f"out[{key!r}] must be a list with one entry per latent layer ({len(lat)} for latent_dims {lat})")
     return _runs(ctx, f"c{i}_{key}_{layer}", (B, T, lat[layer]), T,
                  f"out[{key!r}][{layer}] (x of shape {(B, T, xd)}, latent_dims {lat})")
-
-
-def _stcn_outputs(ctx):
-    for i, (xd, ch, lat, dil, B, T) in enumerate(STCN_CASES):
-        for key in ("nll", "kl"):
-            _stcn_get(ctx, i, key)
-        for key in ("prior_mu", "prior_logvar"):
-            for l in range(len(lat)):
-                _stcn_get(ctx, i, key, l)
-        tiny = ctx.get(f"c{i}_tiny_nll", kinds=TENSOR)
-        if tiny.shape != (1, 1):
-            return False, f"B = 1, T = 1 gave out['nll'] of shape {tiny.shape}; expected (1, 1)"
-    return True, "nll, kl (B, T) and per-layer prior lists (index 0 the lowest), finite"
-
-
-def _stcn_top_causal(ctx):
-    for i, (xd, ch, lat, dil, B, T) in enumerate(STCN_CASES):
-        for key in ("prior_mu", "prior_logvar"):
-            _check_prior_causal(_step_dep(_stcn_get(ctx, i, key, len(lat) - 1), T), f"the top layer's out[{key!r}]")
-    return True, "the top prior at t depends only on x[:, :t]"
 
 
 def _stcn_top_reads_prev(ctx):
@@ -638,6 +743,46 @@ def _stcn_top_reads_prev(ctx):
         if not all(dep[t, t - 1] for t in range(1, T)):
             return False, "the top prior at t does not change with x_(t-1): it must read d_(t-1), which depends on x_(t-1)"
     return True, "the top prior reads d_(t-1)"
+
+
+def _stcn_post_reads_x(ctx):
+    for i, (xd, ch, lat, dil, B, T) in enumerate(STCN_CASES):
+        for l in range(len(lat)):
+            dep = _step_dep(_stcn_get(ctx, i, "post_mu", l), T)
+            if not np.diag(dep).all():
+                return False, (f"out['post_mu'][{l}] at step t does not change with x_t: the posterior's data term "
+                               "must read d_t")
+    return True, "every layer's posterior at t reads x_t"
+
+
+def _stcn_nll(ctx):
+    for i, (xd, ch, lat, dil, B, T) in enumerate(STCN_CASES):
+        dep = _step_dep(_stcn_get(ctx, i, "nll"), T)
+        if not np.diag(dep).all():
+            return False, "out['nll'] at step t does not change with x_t: it must be -log p(x_t | z^0_t)"
+        if np.triu(dep, k=1).any():
+            return False, "out['nll'] at some step t depends on later steps: the TCN must be causal"
+    return True, "nll reads x_t and nothing later"
+
+
+def _stcn_outputs(ctx):
+    for i, (xd, ch, lat, dil, B, T) in enumerate(STCN_CASES):
+        for key in ("nll", "kl", "dec_mu", "dec_logvar"):
+            _stcn_get(ctx, i, key)
+        for key in STCN_LAYER_KEYS:
+            for l in range(len(lat)):
+                _stcn_get(ctx, i, key, l)
+        tiny = ctx.get(f"c{i}_tiny_nll", kinds=TENSOR)
+        if tiny.shape != (1, 1):
+            return False, f"B = 1, T = 1 gave out['nll'] of shape {tiny.shape}; expected (1, 1)"
+    return True, "nll, kl (B, T), per-layer prior and posterior lists (index 0 the lowest), decoder parameters, finite"
+
+
+def _stcn_top_causal(ctx):
+    for i, (xd, ch, lat, dil, B, T) in enumerate(STCN_CASES):
+        for key in ("prior_mu", "prior_logvar"):
+            _check_prior_causal(_step_dep(_stcn_get(ctx, i, key, len(lat) - 1), T), f"the top layer's out[{key!r}]")
+    return True, "the top prior at t depends only on x[:, :t]"
 
 
 def _stcn_receptive_field(ctx):
@@ -668,71 +813,117 @@ def _stcn_lower(ctx):
     return True, "lower priors read the posterior sample of the layer above and nothing later"
 
 
-def _stcn_terms(ctx):
+def _stcn_kl(ctx):
     for i, (xd, ch, lat, dil, B, T) in enumerate(STCN_CASES):
         kl = _stcn_get(ctx, i, "kl")
-        if (kl < -1e-5).any():
-            return False, "out['kl'] has negative entries; a KL divergence (summed over layers) is never negative"
-        for key in ("nll", "kl"):
-            dep = _step_dep(_stcn_get(ctx, i, key), T)
-            if np.triu(dep, k=1).any():
-                return False, f"out[{key!r}] at some step t depends on later steps: the TCN must be causal"
-        if not np.diag(_step_dep(_stcn_get(ctx, i, "nll"), T)).all():
-            return False, "out['nll'] at step t does not change with x_t"
-    return True, "nll and kl finite, KL non-negative, nothing depends on later steps"
+        if np.triu(_step_dep(kl, T), k=1).any():
+            return False, "out['kl'] at some step t depends on later steps: the TCN must be causal"
+        per_layer = [_kl_np(*(_stcn_get(ctx, i, k, l) for k in ("post_mu", "post_logvar", "prior_mu", "prior_logvar")))
+                     for l in range(len(lat))]
+        ref = np.sum(per_layer, axis=0)
+        if not np.allclose(kl, ref, rtol=1e-4, atol=1e-4):
+            if len(lat) > 1 and any(np.allclose(kl, p, rtol=1e-4, atol=1e-4) for p in per_layer):
+                return False, "out['kl'] is the KL of one layer only: add every layer's KL (kl = kl + ...)"
+            return False, ("out['kl'] is not the sum over layers of KL(posterior || prior) of the returned "
+                           "parameters: check the order, the 1/2, the sum over z and over the layers")
+    return True, "kl is the sum over layers of the closed-form KL(q || p) of the returned parameters"
+
+
+def _stcn_merge(ctx):
+    for i, (xd, ch, lat, dil, B, T) in enumerate(STCN_CASES):
+        for l in range(len(lat)):
+            post, prior = _stcn_get(ctx, i, "post_logvar", l), _stcn_get(ctx, i, "prior_logvar", l)
+            if (post > prior + 1e-5).any():
+                return False, ("a posterior variance is larger than its prior's: the posterior must be the "
+                               "precision-weighted merge of the data term and the prior (precisions add)")
+    return True, "every posterior variance is below its prior's (precision-weighted merge)"
+
+
+def _stcn_nll_value(ctx):
+    for i, (xd, ch, lat, dil, B, T) in enumerate(STCN_CASES):
+        res = _gaussian_nll_check(ctx, _moved_inputs(ctx, i, T), _stcn_get(ctx, i, "nll"),
+                                  _stcn_get(ctx, i, "dec_mu"), _stcn_get(ctx, i, "dec_logvar"))
+        if not res[0]:
+            return res
+    return True, "nll is -log N(x_t; dec_mu, exp(dec_logvar)), summed over x_dim"
+
+
+def _stcn_reparam(ctx):
+    for i, (xd, ch, lat, dil, B, T) in enumerate(STCN_CASES):
+        _model_ran(ctx, f"c{i}_init")
+        res = _reparameterised(ctx, f"c{i}", B, T)
+        if not res[0]:
+            return res
+    return res
 
 
 def _stcn_sample(ctx):
     for i, (xd, ch, lat, dil, B, T) in enumerate(STCN_CASES):
         _model_ran(ctx, f"c{i}_init")
         _sample_check(ctx, f"c{i}", STCN_SAMPLE, xd)
-    return True, "sample(num_steps) is (num_steps, x_dim), finite, and repeatable with a seeded generator"
+    return True, "sample(num_steps) is (num_steps, x_dim), finite, repeatable with a seeded generator and the model's own"
 
 
 # ---------------------------------------------------------------- the tasks
 
+KL_VALUES = "values against the closed form"
+REP_VALUES = "values"
+PWM_VAR = "variance"
+PWM_MU = "mean"
+GMM_VALUES = "values"
+SHARED = (_as_layers, grad_flags, noise_runs)
+
 TASKS = [
     Task("gaussian_kl", kl_inputs, kl_probe, [
-        Check("sums over the last dimension", 1, _kl_shapes),
-        Check("values against the closed form", 3, _kl_values),
-        Check("KL(q || q) = 0", 1, _kl_self),
-        Check("non-negative", 1, _kl_nonneg),
+        Check(KL_VALUES, 3, _kl_values),
         Check("argument order (not symmetric)", 1, _kl_order),
+        Check("sums over the last dimension", 1, _kl_shapes, requires=(KL_VALUES,)),
+        Check("KL(q || q) = 0", 1, _kl_self, requires=(KL_VALUES,)),
+        Check("non-negative", 1, _kl_nonneg, requires=(KL_VALUES,)),
     ]),
     Task("reparameterize", rep_inputs, rep_probe, [
-        Check("values", 2, _rep_values),
-        Check("uses the given eps", 1, _rep_eps),
+        Check(REP_VALUES, 2, _rep_values),
         Check("gradients reach mu and logvar", 2, _rep_grads),
+        Check("uses the given eps", 1, _rep_eps, requires=(REP_VALUES,)),
     ]),
     Task("precision_weighted_merge", pwm_inputs, pwm_probe, [
-        Check("returns (mu, var)", 1, _pwm_format),
-        Check("variance", 2, _pwm_var),
-        Check("mean", 2, _pwm_mu),
-        Check("variance smaller than both", 1, _pwm_smaller),
-        Check("a confident Gaussian dominates", 1, _pwm_confident),
+        Check(PWM_VAR, 2, _pwm_var),
+        Check(PWM_MU, 2, _pwm_mu),
+        Check("returns (mu, var)", 1, _pwm_format, requires=(PWM_VAR,)),
+        Check("variance smaller than both", 1, _pwm_smaller, requires=(PWM_VAR,)),
+        Check("a confident Gaussian dominates", 1, _pwm_confident, requires=(PWM_VAR, PWM_MU)),
     ]),
     Task("diag_gmm_log_prob", gmm_inputs, gmm_probe, [
-        Check("output shape", 1, _gmm_shapes),
-        Check("values", 3, _gmm_values),
-        Check("integrates to 1 (1-D grid)", 2, _gmm_normalized),
-        Check("stable for log_stds in [-7, 3]", 2, _gmm_stable),
+        Check(GMM_VALUES, 3, _gmm_values),
+        Check("output shape", 1, _gmm_shapes, requires=(GMM_VALUES,)),
+        Check("integrates to 1 (1-D grid)", 2, _gmm_normalized, requires=(GMM_VALUES,)),
+        Check("stable for log_stds in [-7, 3]", 2, _gmm_stable, requires=(GMM_VALUES,)),
     ]),
     Task("VRNN", vrnn_inputs, vrnn_probe, [
-        Check("outputs and shapes", 1, _vrnn_outputs),
-        Check("prior depends only on x[:, :t]", 3, _vrnn_prior_causal),
-        Check("prior reads the past", 1, _vrnn_prior_past),
-        Check("posterior reads x_t, not the future", 2, _vrnn_posterior),
-        Check("kl is the closed form of the returned parameters", 2, _vrnn_kl),
-        Check("nll reads x_t, not the future", 1, _vrnn_nll),
-        Check("sampler: shape and seeded generator", 2, _vrnn_sample),
-    ]),
+        Check(V_POST, 1, _vrnn_post_reads_x),
+        Check(V_PRIOR, 1, _vrnn_prior_past),
+        Check(V_NLL, 1, _vrnn_nll),
+        Check("outputs and shapes", 1, _vrnn_outputs, requires=(V_POST,)),
+        Check("prior depends only on x[:, :t]", 3, _vrnn_prior_causal, requires=(V_PRIOR,)),
+        Check("posterior ignores later steps", 1, _vrnn_posterior_past, requires=(V_POST,)),
+        Check("kl is the closed form of the returned parameters", 2, _vrnn_kl, requires=(V_POST, V_PRIOR)),
+        Check("nll is the decoder's Gaussian, summed over x_dim", 2, _vrnn_nll_value, requires=(V_NLL,)),
+        Check("z by reparameterisation, in eval mode too", 1, _vrnn_reparam, requires=(V_POST,)),
+        Check("sampler: shape, seeded generator, the model's own", 2, _vrnn_sample),
+    ], constants={"VRNN_CASES": VRNN_CASES, "VRNN_KEYS": VRNN_KEYS, "VRNN_SAMPLE": VRNN_SAMPLE}, helpers=SHARED),
     Task("STCN", stcn_inputs, stcn_probe, [
-        Check("outputs and per-layer shapes", 1, _stcn_outputs),
-        Check("top prior depends only on x[:, :t]", 3, _stcn_top_causal),
-        Check("top prior reads d_(t-1)", 1, _stcn_top_reads_prev),
-        Check("receptive field of the dilated TCN", 1, _stcn_receptive_field),
+        Check(S_TOP, 1, _stcn_top_reads_prev),
+        Check(S_POST, 1, _stcn_post_reads_x),
+        Check(S_NLL, 1, _stcn_nll),
         Check("lower priors read the layer above", 1, _stcn_lower),
-        Check("nll and kl: finite, causal, KL >= 0", 1, _stcn_terms),
-        Check("sampler: shape and seeded generator", 2, _stcn_sample),
-    ]),
+        Check("outputs and per-layer shapes", 1, _stcn_outputs, requires=(S_TOP,)),
+        Check("top prior depends only on x[:, :t]", 3, _stcn_top_causal, requires=(S_TOP,)),
+        Check("receptive field of the dilated TCN", 1, _stcn_receptive_field, requires=(S_TOP,)),
+        Check("kl is the sum over layers of the closed form", 2, _stcn_kl, requires=(S_POST, S_TOP)),
+        Check("posterior is the precision-weighted merge", 1, _stcn_merge, requires=(S_POST,)),
+        Check("nll is the decoder's Gaussian, summed over x_dim", 1, _stcn_nll_value, requires=(S_NLL,)),
+        Check("z by reparameterisation, in eval mode too", 1, _stcn_reparam, requires=(S_POST,)),
+        Check("sampler: shape, seeded generator, the model's own", 2, _stcn_sample),
+    ], constants={"STCN_CASES": STCN_CASES, "STCN_LAYER_KEYS": STCN_LAYER_KEYS, "STCN_SAMPLE": STCN_SAMPLE},
+        helpers=SHARED),
 ]

@@ -174,3 +174,20 @@ class CausalTransformer(nn.Module):
             x[:, d] = self._draw(logits, generator)
         self.train(was_training)
         return x
+
+
+if __name__ == "__main__":
+    from course_lib.checks import dependency_map
+    from course_lib.models.selfcheck import print_verdict
+
+    torch.manual_seed(0)
+    model = CausalTransformer(10, num_values=3, d_model=8, num_heads=2, num_layers=2).eval()
+    onehot = F.one_hot(torch.randint(0, 3, (4, 10)), 3).float()
+    dep = dependency_map(model, onehot)                     # outputs (D, V), inputs (D, V)
+    steps = dep.reshape(10, 3, 10, 3).any(axis=(1, 3))      # output step d x input step e
+    print_verdict("CausalTransformer p(x_d | x_<d)", steps)
+    g = lambda: torch.Generator().manual_seed(1)
+    same = torch.equal(model.sample(16, generator=g(), use_cache=True), model.sample(16, generator=g(), use_cache=False))
+    print(f"CausalTransformer sampling: the key/value cache gives the same samples as re-running the prefix: {same}")
+    if not same:
+        raise SystemExit(1)

@@ -101,3 +101,16 @@ class FVSBN(nn.Module):
             probs = torch.sigmoid(self(x)[:, d])
             x[:, d] = torch.bernoulli(probs, generator=generator)
         return x
+
+
+if __name__ == "__main__":
+    from course_lib.checks import dependency_map
+    from course_lib.models.selfcheck import print_verdict
+
+    torch.manual_seed(0)
+    order = torch.randperm(8).tolist()
+    model = FVSBN(8, ordering=order)
+    with torch.no_grad():
+        model.weight.normal_()
+    print_verdict("FVSBN (random ordering)", dependency_map(model, torch.rand(4, 8)), ordering=order)
+    print_verdict("IndependentBernoulli", dependency_map(IndependentBernoulli(8), torch.rand(4, 8)))

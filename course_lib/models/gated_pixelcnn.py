@@ -13,7 +13,7 @@ output that no stack depth ever reaches. Gated PixelCNN splits the network in tw
 - the **link**: a 1 x 1 convolution of the shifted vertical features is added to the horizontal
   stack's pre-activation, every layer;
 - **gated activations**: y = tanh(W_f * x + V_f h) * sigmoid(W_g * x + V_g h), where h is an
-  optional one-hot class label (class conditioning: a per-layer bias);
+  optional one-hot class label y in 0..num_labels-1 (class conditioning: a per-layer bias);
 - a **residual** connection around every horizontal layer but the first.
 
 Colour: the channels of every horizontal-stack tensor are split into R, G, B groups (contiguous
@@ -22,7 +22,7 @@ input group g' only when g' < g (first layer) or g' <= g (later layers), as in P
 
     model = GatedPixelCNN(in_channels=1, hidden_channels=32, num_layers=5, num_values=2, image_size=8)
     nll = -model.log_prob(x)                      # x int (B, H, W) or (B, C, H, W)
-    cond = GatedPixelCNN(num_classes=10, ...);  cond.log_prob(x, y);  cond.sample(16, y=labels)
+    cond = GatedPixelCNN(num_labels=10, ...);  cond.log_prob(x, y);  cond.sample(16, y=labels)
 """
 from __future__ import annotations
 
@@ -30,9 +30,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .pixelcnn import MaskedConv2d, centre_connectivity, channel_groups, to_image_batch
+from .pixelcnn import (MaskedConv2d, _size, categorical_image_log_prob, centre_connectivity, channel_groups,
+                       check_image_model_args, image_ordering, sample_raster, to_image_batch)
 
-__all__ = ["GatedLayer", "GatedPixelCNN", "down_shift", "gate"]
+__all__ = ["GatedLayer", "GatedPixelCNN", "down_shift"]
 
 
 def down_shift(x: torch.Tensor) -> torch.Tensor:
@@ -40,17 +41,11 @@ def down_shift(x: torch.Tensor) -> torch.Tensor:
     return F.pad(x, (0, 0, 1, 0))[:, :, :-1, :]
 
 
-def gate(x: torch.Tensor) -> torch.Tensor:
-    """tanh(first half of the channels) * sigmoid(second half)."""
-    a, b = x.chunk(2, dim=1)
-    return torch.tanh(a) * torch.sigmoid(b)
-
-
 class GatedLayer(nn.Module):
     """One layer of both stacks: (v, h) -> (v', h')."""
 
     def __init__(self, in_channels: int, channels: int, kernel_size: int, first: bool, color_channels: int = 1,
-                 num_classes: int | None = None):
+                 num_labels: int | None = None):
         super().__init__()
         if kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd and positive, got {kernel_size}")
@@ -66,7 +61,7 @@ class GatedLayer(nn.Module):
         mask = torch.ones(2 * channels, in_channels, 1, r + 1)
         mask[:, :, 0, r] = centre_connectivity(gated_groups, channel_groups(in_channels, G), "A" if first else "B")
         self.register_buffer("h_mask", mask, persistent=False)
-        self.cond = nn.Linear(num_classes, 4 * channels, bias=False) if num_classes else None
+        self.cond = nn.Linear(num_labels, 4 * channels, bias=False) if num_labels else None
 
     def forward(self, v: torch.Tensor, h: torch.Tensor, y_onehot: torch.Tensor | None = None):
         r, C = self.r, self.channels
@@ -97,28 +92,24 @@ class GatedPixelCNN(nn.Module):
     """num_layers gated layers, then ReLU, 1 x 1, ReLU, 1 x 1 to num_values logits per channel.
 
     forward(x, y=None) takes images as numbers (values 0..num_values-1; float inputs keep the
-    autograd graph), (B, C, H, W) or (B, H, W), and optional integer labels y (B,); it returns logits
-    (B, C, num_values, H, W). log_prob and sample follow PixelCNN's.
+    autograd graph), (B, C, H, W) or (B, H, W), and, when `num_labels` is set, integer class labels
+    y (B,) in 0..num_labels-1; it returns logits (B, C, num_values, H, W). log_prob and sample follow
+    PixelCNN's.
     """
 
     def __init__(self, in_channels: int = 1, hidden_channels: int = 32, num_layers: int = 5, kernel_size: int = 3,
-                 num_values: int = 2, color_channels: int = 1, num_classes: int | None = None,
+                 num_values: int = 2, color_channels: int = 1, num_labels: int | None = None,
                  image_size: int | tuple[int, int] = 8):
         super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be at least 1, got {num_layers}")
-        if color_channels not in (1, in_channels):
-            raise ValueError("color_channels must be 1 or equal to in_channels (one group per colour)")
+        check_image_model_args(in_channels, hidden_channels, num_layers, color_channels)
         G = color_channels
-        if hidden_channels % G:
-            raise ValueError(f"hidden_channels ({hidden_channels}) must be divisible by color_channels ({G})")
         self.in_channels, self.hidden_channels, self.num_layers = in_channels, hidden_channels, num_layers
         self.kernel_size, self.num_values, self.color_channels = kernel_size, num_values, color_channels
-        self.num_classes = num_classes
-        self.image_size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+        self.num_labels = num_labels
+        self.image_size = _size(image_size)
         self.layers = nn.ModuleList(
             GatedLayer(in_channels if i == 0 else hidden_channels, hidden_channels, kernel_size, first=i == 0,
-                       color_channels=G, num_classes=num_classes) for i in range(num_layers))
+                       color_channels=G, num_labels=num_labels) for i in range(num_layers))
         self.head = nn.Sequential(nn.ReLU(), MaskedConv2d(hidden_channels, hidden_channels, 1, "B", G), nn.ReLU(),
                                   MaskedConv2d(hidden_channels, in_channels * num_values, 1, "B", G))
         self.last_sample_passes = 0
@@ -128,16 +119,16 @@ class GatedPixelCNN(nn.Module):
         return 2 * x.float() / (self.num_values - 1) - 1
 
     def _onehot(self, y, batch: int):
-        if self.num_classes is None:
+        if self.num_labels is None:
             if y is not None:
-                raise ValueError("this model is not class-conditional (num_classes=None); do not pass labels")
+                raise ValueError("this model is not class-conditional (num_labels=None); do not pass labels")
             return None
         if y is None:
             raise ValueError("this model is class-conditional: pass the labels y")
         y = torch.as_tensor(y, dtype=torch.long).reshape(-1)
         if len(y) == 1 and batch > 1:
             y = y.expand(batch)
-        return F.one_hot(y, self.num_classes).float()
+        return F.one_hot(y, self.num_labels).float()
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         v = h = self.scale(x)
@@ -151,23 +142,24 @@ class GatedPixelCNN(nn.Module):
     def log_prob(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """log p(x) (or log p(x | y)) in nats, (B,)."""
         x = to_image_batch(x, self.in_channels).long()
-        logp = F.log_softmax(self(x, y), dim=2)
-        return logp.gather(2, x.unsqueeze(2)).squeeze(2).flatten(1).sum(1)
+        return categorical_image_log_prob(self(x, y), x)
 
     @torch.no_grad()
     def sample(self, num_samples: int, generator: torch.Generator | None = None, y: torch.Tensor | None = None,
                image_size: int | tuple[int, int] | None = None) -> torch.Tensor:
         """Ancestral sampling pixel by pixel, colour by colour (H * W * C network passes); for a
         class-conditional model, y gives one label per sample (or one label for all)."""
-        size = image_size or self.image_size
-        H, W = (size, size) if isinstance(size, int) else size
-        C = self.in_channels
-        x = torch.zeros(num_samples, C, H, W, dtype=torch.long)
-        self.last_sample_passes = 0
-        for i in range(H):
-            for j in range(W):
-                for c in range(C):
-                    probs = F.softmax(self(x, y)[:, c, :, i, j], dim=-1)
-                    x[:, c, i, j] = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-                    self.last_sample_passes += 1
+        x, self.last_sample_passes = sample_raster(lambda v: self(v, y), num_samples, self.in_channels,
+                                                   _size(image_size or self.image_size), generator)
         return x
+
+
+if __name__ == "__main__":
+    from course_lib.checks import dependency_map
+    from course_lib.models.selfcheck import print_verdict
+
+    torch.manual_seed(0)
+    model = GatedPixelCNN(3, 12, 3, 3, num_values=2, color_channels=3, num_labels=2, image_size=5)
+    x = torch.rand(3, 3, 5, 5)
+    dep = dependency_map(lambda v: model(v, torch.tensor([0, 1, 1]))[:, :, 1], x)
+    print_verdict("GatedPixelCNN (3 colours, 5 x 5, class-conditional)", dep, ordering=image_ordering(3, 5, 5))

@@ -161,3 +161,17 @@ class LogisticMixture1D(nn.Module):
         """int64 samples of shape (num_samples,)."""
         return sample_discretized_logistic_mixture(*self._expand(num_samples), num_values=self.num_values,
                                                    generator=generator)
+
+
+if __name__ == "__main__":
+    # not a sequence model: the check is that the discretized mixture sums to one over its values
+    from course_lib.checks import check_normalization
+
+    torch.manual_seed(0)
+    model = LogisticMixture1D(num_components=3, num_values=50)
+    with torch.no_grad():
+        model.means.normal_(0, 0.5), model.log_scales.normal_(-2, 1)
+        result = check_normalization(model.log_prob, torch.arange(50))
+    print(f"LogisticMixture1D over 50 values: {result.message}")
+    if not result.passed:
+        raise SystemExit(1)

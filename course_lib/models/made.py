@@ -14,9 +14,10 @@ steps and after `load_state_dict`.
 Several masks (`num_masks > 1`) give order- and connectivity-agnostic training: `next_mask()`
 switches to the next set of degrees (new hidden degrees, and a new ordering with
 `order_agnostic=True`); at test time `ensemble_log_prob` averages the probabilities of the masks.
-With `direct_connections=True` the output layer also gets a masked linear path straight from the
-inputs (output d from every input earlier in the ordering: an FVSBN inside the MADE), the
-`direct_input_connect="Output"` option of Germain et al.'s code.
+`MADEWithDirectConnections` (used by the MNIST benchmark, bench/mnist_table.py, not the lectures)
+also gives the output layer a masked linear path straight from the inputs (output d from every input
+earlier in the ordering: an FVSBN inside the MADE), the `direct_input_connect="Output"` option of
+Germain et al.'s code.
 
     model = MADE(64, [256], num_masks=1)
     nll = -model.log_prob(x)                 # (B,) nats per example
@@ -131,12 +132,11 @@ class MADE(nn.Module):
     `ordering` lists input indices in generation order (natural when None). `num_masks` sets of
     degrees are drawn once from `seed`; set 0 uses `ordering`, the others also draw a random ordering
     when `order_agnostic` is true. `degree_rule` is "random" (the paper) or "cyclic" (every degree
-    present, deterministic). `direct_connections` adds the direct input-to-output path (module docstring).
+    present, deterministic).
     """
 
     def __init__(self, num_inputs: int, hidden_sizes: Sequence[int], ordering: Sequence[int] | None = None,
-                 num_masks: int = 1, seed: int = 0, order_agnostic: bool = False, degree_rule: str = "random",
-                 direct_connections: bool = False):
+                 num_masks: int = 1, seed: int = 0, order_agnostic: bool = False, degree_rule: str = "random"):
         super().__init__()
         if num_inputs < 1 or num_masks < 1:
             raise ValueError("num_inputs and num_masks must be positive")
@@ -145,9 +145,6 @@ class MADE(nn.Module):
         self.num_masks = num_masks
         sizes = [num_inputs] + self.hidden_sizes + [num_inputs]
         self.layers = nn.ModuleList(MaskedLinear(a, b, num_masks) for a, b in zip(sizes[:-1], sizes[1:]))
-        self.direct = MaskedLinear(num_inputs, num_inputs, num_masks) if direct_connections else None
-        if self.direct is not None:
-            nn.init.zeros_(self.direct.bias).requires_grad_(False)  # the output layer has a bias already
         base = np.arange(num_inputs) if ordering is None else np.asarray(ordering)
         rng = np.random.default_rng(seed)
         in_degrees, hid_degrees = [], []
@@ -157,9 +154,6 @@ class MADE(nn.Module):
             d_hid = hidden_degrees(num_inputs, self.hidden_sizes, rng, rule=degree_rule)
             for layer, mask in zip(self.layers, made_masks(d_in, d_hid)):
                 layer.mask_bank[i] = mask
-            if self.direct is not None:  # output d sees input j iff j comes strictly earlier in the ordering
-                d = torch.as_tensor(d_in)
-                self.direct.mask_bank[i] = (d[:, None] > d[None, :]).float()
             in_degrees.append(d_in)
             hid_degrees.append(d_hid)
         # Degrees are buffers too, so that a loaded state dict brings its own degrees with it.
@@ -181,7 +175,7 @@ class MADE(nn.Module):
             layer.mask_index.fill_(index)
 
     def _masked_layers(self) -> list[MaskedLinear]:
-        return list(self.layers) + ([self.direct] if self.direct is not None else [])
+        return list(self.layers)
 
     def next_mask(self) -> int:
         """Switch to the next mask set (cyclically), as order-/connectivity-agnostic training does
@@ -215,11 +209,10 @@ class MADE(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[1] != self.num_inputs:
             raise ValueError(f"expected x of shape (B, {self.num_inputs}), got {tuple(x.shape)}")
-        x = h = x.to(self.layers[0].weight.dtype)
+        h = x.to(self.layers[0].weight.dtype)
         for layer in self.layers[:-1]:
             h = F.relu(layer(h))
-        logits = self.layers[-1](h)
-        return logits if self.direct is None else logits + self.direct(x)
+        return self.layers[-1](h)
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log p(x) in nats under the mask in use, shape (B,)."""
@@ -257,3 +250,40 @@ class MADE(nn.Module):
             x[:, d] = (u < p).to(dtype)
             probs[:, d] = p
         return (x, probs) if return_probs else x
+
+
+class MADEWithDirectConnections(MADE):
+    """MADE plus a masked linear path from the inputs straight to the outputs (same arguments).
+
+    Output d also sees every input strictly earlier in the ordering through one weight each, for
+    every mask set; only the benchmark uses it (what it gains on binarized MNIST: bench/README.md)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        D = self.num_inputs
+        self.direct = MaskedLinear(D, D, self.num_masks)
+        nn.init.zeros_(self.direct.bias).requires_grad_(False)  # the output layer has a bias already
+        for i in range(self.num_masks):  # output d sees input j iff j comes strictly earlier in the ordering
+            d = self.input_degree_bank[i]
+            self.direct.mask_bank[i] = (d[:, None] > d[None, :]).float()
+
+    def _masked_layers(self) -> list[MaskedLinear]:
+        return list(self.layers) + [self.direct]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = super().forward(x)
+        return logits + self.direct(x.to(logits.dtype))
+
+
+if __name__ == "__main__":
+    from course_lib.checks import dependency_map
+    from course_lib.models.selfcheck import print_verdict
+
+    torch.manual_seed(0)
+    order = make_ordering("random", 10, seed=1)
+    for model in (MADE(10, [16, 16], ordering=order, num_masks=2, seed=0, order_agnostic=True),
+                  MADEWithDirectConnections(10, [16], ordering=order, num_masks=2, seed=0)):
+        for k in range(model.num_masks):
+            model.set_mask(k)
+            dep = dependency_map(model, torch.rand(4, 10))
+            print_verdict(f"{type(model).__name__}, mask set {k}", dep, ordering=model.ordering)

@@ -102,3 +102,14 @@ class NADE(nn.Module):
             probs[:, d] = p
             a = a + x[:, d:d + 1] * self.W[:, d]
         return (x, probs) if return_probs else x
+
+
+if __name__ == "__main__":
+    from course_lib.checks import dependency_map
+    from course_lib.models.selfcheck import print_verdict
+
+    torch.manual_seed(0)
+    model = NADE(10, 8)
+    x = torch.rand(4, 10)
+    print_verdict("NADE (running sum, blocks of 4)", dependency_map(lambda v: model(v, block_size=4), x))
+    print_verdict("NADE (naive_logits)", dependency_map(model.naive_logits, x))

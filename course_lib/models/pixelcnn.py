@@ -15,8 +15,8 @@ state dict), so it keeps holding after optimiser steps and after `load_state_dic
 
     model = PixelCNN(in_channels=1, hidden_channels=32, num_layers=5, kernel_size=3, num_values=2,
                      image_size=8)
-    deep = PixelCNN(1, hidden_channels=64, num_layers=7, kernel_size=5, first_kernel_size=7, residual=True,
-                    image_size=28)  # the paper's form: a 7 x 7 type-A layer, then residual blocks
+    deep = ResidualPixelCNN(1, hidden_channels=64, num_layers=7, kernel_size=5, first_kernel_size=7,
+                            image_size=28)  # the paper's form, for the MNIST benchmark (bench/mnist_table.py)
     nll = -model.log_prob(x)        # x: int (B, H, W) or (B, C, H, W) with values 0..num_values-1
     samples = model.sample(16)      # (16, C, H, W) int64, drawn pixel by pixel (H * W * C passes)
 """
@@ -27,7 +27,8 @@ from torch import nn
 from torch.nn import functional as F
 
 __all__ = ["channel_groups", "centre_connectivity", "causal_mask", "MaskedConv2d", "ResidualBlock", "PixelCNN",
-           "image_ordering", "to_image_batch"]
+           "ResidualPixelCNN", "image_ordering", "to_image_batch", "check_image_model_args",
+           "categorical_image_log_prob", "sample_raster"]
 
 
 def channel_groups(num_channels: int, color_channels: int = 1) -> torch.Tensor:
@@ -101,6 +102,43 @@ def to_image_batch(x: torch.Tensor, channels: int) -> torch.Tensor:
     return x
 
 
+def check_image_model_args(in_channels: int, hidden_channels: int, num_layers: int, color_channels: int) -> None:
+    """The constructor checks PixelCNN and GatedPixelCNN share; a ValueError that says what to change."""
+    if num_layers < 1:
+        raise ValueError(f"num_layers must be at least 1, got {num_layers}")
+    if color_channels not in (1, in_channels):
+        raise ValueError("color_channels must be 1 or equal to in_channels (one group per colour)")
+    if hidden_channels % color_channels:
+        raise ValueError(f"hidden_channels ({hidden_channels}) must be divisible by color_channels ({color_channels})")
+
+
+def categorical_image_log_prob(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """sum over channels and pixels of log softmax(logits)[x]: (B,) nats, for logits (B, C, V, H, W)
+    and integer images x (B, C, H, W)."""
+    logp = F.log_softmax(logits, dim=2)
+    return logp.gather(2, x.long().unsqueeze(2)).squeeze(2).flatten(1).sum(1)
+
+
+def sample_raster(logits_fn, num_samples: int, channels: int, size: tuple[int, int],
+                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
+    """Ancestral sampling pixel by pixel in raster order and colour by colour: one call of
+    `logits_fn(x) -> (B, C, V, H, W)` per (pixel, channel). Returns (int64 (N, C, H, W), passes)."""
+    H, W = size
+    x = torch.zeros(num_samples, channels, H, W, dtype=torch.long)
+    passes = 0
+    for i in range(H):
+        for j in range(W):
+            for c in range(channels):
+                probs = F.softmax(logits_fn(x)[:, c, :, i, j], dim=-1)
+                x[:, c, i, j] = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+                passes += 1
+    return x, passes
+
+
+def _size(size: int | tuple[int, int]) -> tuple[int, int]:
+    return (size, size) if isinstance(size, int) else tuple(size)
+
+
 class ResidualBlock(nn.Module):
     """x + [ReLU, 1 x 1 (2h -> h), ReLU, k x k type B (h -> h), ReLU, 1 x 1 (h -> 2h)](x): the residual
     block of van den Oord et al. (2016a, Figure 5). The 1 x 1 layers are type B (they only mix channels
@@ -121,43 +159,31 @@ class PixelCNN(nn.Module):
     """One type-A masked k x k convolution, num_layers - 1 type-B ones (ReLU between), then two
     1 x 1 type-B layers to num_values logits per channel. All layers keep the colour groups.
 
-    `first_kernel_size` gives the type-A layer its own (odd) size, 7 in the paper. With
-    `residual=True` the num_layers - 1 later layers are `ResidualBlock`s (hidden_channels wide, half
-    as wide inside) instead of plain convolutions: deeper networks then train faster and better.
-
     forward(x) takes the image as numbers (int or float, values 0..num_values-1), (B, C, H, W) or
     (B, H, W), and returns logits (B, C, num_values, H, W); logits at (c, i, j) depend only on
     pixels before (i, j) and on channels before c at (i, j).
     """
 
     def __init__(self, in_channels: int = 1, hidden_channels: int = 32, num_layers: int = 5, kernel_size: int = 3,
-                 num_values: int = 2, color_channels: int = 1, image_size: int | tuple[int, int] = 8,
-                 first_kernel_size: int | None = None, residual: bool = False):
+                 num_values: int = 2, color_channels: int = 1, image_size: int | tuple[int, int] = 8):
         super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be at least 1, got {num_layers}")
-        if color_channels not in (1, in_channels):
-            raise ValueError("color_channels must be 1 or equal to in_channels (one group per colour)")
-        G = color_channels
-        if hidden_channels % G:
-            raise ValueError(f"hidden_channels ({hidden_channels}) must be divisible by color_channels ({G})")
+        check_image_model_args(in_channels, hidden_channels, num_layers, color_channels)
         self.in_channels, self.hidden_channels, self.num_layers = in_channels, hidden_channels, num_layers
-        if residual and (hidden_channels // 2) % G:
-            raise ValueError(f"residual blocks are hidden_channels // 2 = {hidden_channels // 2} wide inside, which "
-                             f"must be divisible by color_channels ({G})")
         self.kernel_size, self.num_values, self.color_channels = kernel_size, num_values, color_channels
-        self.first_kernel_size, self.residual = first_kernel_size or kernel_size, residual
-        self.image_size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
-        convs = [MaskedConv2d(in_channels, hidden_channels, self.first_kernel_size, "A", G)]
-        if residual:
-            convs += [ResidualBlock(hidden_channels, kernel_size, G) for _ in range(num_layers - 1)]
-        else:
-            convs += [MaskedConv2d(hidden_channels, hidden_channels, kernel_size, "B", G)
-                      for _ in range(num_layers - 1)]
-        self.convs = nn.ModuleList(convs)
+        self.image_size = _size(image_size)
+        G = color_channels
+        self.convs = nn.ModuleList([MaskedConv2d(in_channels, hidden_channels, self._first_kernel_size(), "A", G)]
+                                   + self._later_layers())
         self.head = nn.Sequential(nn.ReLU(), MaskedConv2d(hidden_channels, hidden_channels, 1, "B", G), nn.ReLU(),
                                   MaskedConv2d(hidden_channels, in_channels * num_values, 1, "B", G))
         self.last_sample_passes = 0
+
+    def _first_kernel_size(self) -> int:
+        return self.kernel_size
+
+    def _later_layers(self) -> list[nn.Module]:
+        return [MaskedConv2d(self.hidden_channels, self.hidden_channels, self.kernel_size, "B", self.color_channels)
+                for _ in range(self.num_layers - 1)]
 
     def scale(self, x: torch.Tensor) -> torch.Tensor:
         """Values 0..V-1 to floats in [-1, 1] (keeps the autograd graph of float inputs)."""
@@ -165,10 +191,9 @@ class PixelCNN(nn.Module):
         return 2 * x.float() / (self.num_values - 1) - 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.scale(x)
-        for i, conv in enumerate(self.convs):
-            # residual blocks start with their own ReLU; plain layers get one in between
-            h = conv(h if i == 0 or self.residual else F.relu(h))
+        h = self.convs[0](self.scale(x))
+        for conv in self.convs[1:]:
+            h = conv(F.relu(h))
         logits = self.head(h)
         B, _, H, W = logits.shape
         return logits.reshape(B, self.in_channels, self.num_values, H, W)
@@ -176,23 +201,57 @@ class PixelCNN(nn.Module):
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log p(x) in nats, (B,), for integer images (B, C, H, W) or (B, H, W)."""
         x = to_image_batch(x, self.in_channels).long()
-        logp = F.log_softmax(self(x), dim=2)
-        return logp.gather(2, x.unsqueeze(2)).squeeze(2).flatten(1).sum(1)
+        return categorical_image_log_prob(self(x), x)
 
     @torch.no_grad()
     def sample(self, num_samples: int, generator: torch.Generator | None = None,
                image_size: int | tuple[int, int] | None = None) -> torch.Tensor:
         """Ancestral sampling, pixel by pixel in raster order and colour by colour: one full network
         pass per (pixel, channel), H * W * C passes in all (stored in `last_sample_passes`)."""
-        size = image_size or self.image_size
-        H, W = (size, size) if isinstance(size, int) else size
-        C = self.in_channels
-        x = torch.zeros(num_samples, C, H, W, dtype=torch.long)
-        self.last_sample_passes = 0
-        for i in range(H):
-            for j in range(W):
-                for c in range(C):
-                    probs = F.softmax(self(x)[:, c, :, i, j], dim=-1)
-                    x[:, c, i, j] = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-                    self.last_sample_passes += 1
+        x, self.last_sample_passes = sample_raster(self, num_samples, self.in_channels,
+                                                   _size(image_size or self.image_size), generator)
         return x
+
+
+class ResidualPixelCNN(PixelCNN):
+    """The paper's deeper form, used by the MNIST benchmark (bench/mnist_table.py), not the lectures:
+    a `first_kernel_size` x `first_kernel_size` type-A layer (7 in van den Oord et al., 2016a; None:
+    kernel_size), then
+    num_layers - 1 `ResidualBlock`s (hidden_channels wide, half as wide inside) instead of plain
+    layers: deeper networks then train faster and better. Same forward, log_prob and sample."""
+
+    def __init__(self, in_channels: int = 1, hidden_channels: int = 32, num_layers: int = 5, kernel_size: int = 3,
+                 num_values: int = 2, color_channels: int = 1, image_size: int | tuple[int, int] = 8,
+                 first_kernel_size: int | None = 7):
+        if (hidden_channels // 2) % color_channels:
+            raise ValueError(f"residual blocks are hidden_channels // 2 = {hidden_channels // 2} wide inside, which "
+                             f"must be divisible by color_channels ({color_channels})")
+        self.first_kernel_size = first_kernel_size or kernel_size  # read by _first_kernel_size during the base constructor
+        super().__init__(in_channels, hidden_channels, num_layers, kernel_size, num_values, color_channels, image_size)
+
+    def _first_kernel_size(self) -> int:
+        return self.first_kernel_size
+
+    def _later_layers(self) -> list[nn.Module]:
+        return [ResidualBlock(self.hidden_channels, self.kernel_size, self.color_channels)
+                for _ in range(self.num_layers - 1)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.convs[0](self.scale(x))
+        for block in self.convs[1:]:
+            h = block(h)  # each residual block starts with its own ReLU
+        logits = self.head(h)
+        B, _, H, W = logits.shape
+        return logits.reshape(B, self.in_channels, self.num_values, H, W)
+
+
+if __name__ == "__main__":
+    from course_lib.checks import dependency_map
+    from course_lib.models.selfcheck import print_verdict
+
+    torch.manual_seed(0)
+    for model in (PixelCNN(3, 12, 3, 3, num_values=2, color_channels=3, image_size=4),
+                  ResidualPixelCNN(3, 12, 2, 3, num_values=2, color_channels=3, image_size=4, first_kernel_size=5)):
+        x = torch.rand(3, 3, 4, 4)
+        dep = dependency_map(lambda v: model(v)[:, :, 1], x)   # logit of value 1: (C, H, W) outputs
+        print_verdict(f"{type(model).__name__} (3 colours, 4 x 4)", dep, ordering=image_ordering(3, 4, 4))

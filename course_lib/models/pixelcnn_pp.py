@@ -147,3 +147,14 @@ class PixelCNNSoftmax(_MaskedBody):
     def pixel_probs(self, x: torch.Tensor) -> torch.Tensor:
         """P(x_ij = v | x_<ij): (B, H, W, V)."""
         return F.softmax(self(self.as_images(x).long()), dim=1).permute(0, 2, 3, 1)
+
+
+if __name__ == "__main__":
+    from course_lib.checks import dependency_map
+    from course_lib.models.selfcheck import print_verdict
+
+    torch.manual_seed(0)
+    for model in (PixelCNNMixture(num_values=5, num_components=2, hidden_channels=8, num_layers=2, image_size=4),
+                  PixelCNNSoftmax(num_values=5, hidden_channels=8, num_layers=2, image_size=4)):
+        dep = dependency_map(lambda v: model(v)[:, :1], torch.rand(3, 1, 4, 4) * 4)  # first head output per pixel
+        print_verdict(f"{type(model).__name__} (4 x 4)", dep)

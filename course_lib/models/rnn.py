@@ -77,3 +77,14 @@ class RNNAutoregressive(nn.Module):
             x[:, d] = torch.bernoulli(probs, generator=generator)
             prev = x[:, d:d + 1]
         return x
+
+
+if __name__ == "__main__":
+    from course_lib.checks import dependency_map
+    from course_lib.models.selfcheck import print_verdict
+
+    torch.manual_seed(0)
+    for position_encoding in (False, True):
+        model = RNNAutoregressive(10, 8, position_encoding=position_encoding)
+        print_verdict(f"RNNAutoregressive (position_encoding={position_encoding})",
+                      dependency_map(model, torch.rand(4, 10)))

@@ -19,8 +19,10 @@ given the layer above's posterior sample. Because d^l_(t-1) depends on x_<t only
 x_t: draw z^(L-1)_t, ..., z^0_t from the priors top down, then x_t, then move on.
 
 Note on the official code: its precision-weighted update returns the merged *variance*, which the
-calling code then uses as if it were a standard deviation. Here `precision_weighted_merge` returns
-the variance and the caller takes its logarithm as a log-variance, as the paper's formulas say.
+calling code then uses as if it were a standard deviation. Here `precision_weighted_merge`
+(`course_lib.models.gaussian`) returns the variance and the caller takes its logarithm as a
+log-variance, as the paper's formulas say. `elbo(x, mask, kl_weight)` is the bound in nats per
+sequence (`course_lib.models.sequence`); there is no `log_prob`, since the ELBO is not a likelihood.
 
     model = STCN(x_dim=3, channels=32, latent_dims=[8, 8, 8], dilations=[1, 2, 4, 8, 16, 32], dense=True)
     out = model(x)        # nll, kl (B, T); kl_layers, prior_mu, prior_logvar, post_mu, post_logvar: lists
@@ -32,18 +34,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .handwriting import TCN, make_output_head, masked_sum, shift_right
-from .vrnn import gaussian_kl, reparameterize
+from .gaussian import gaussian_kl, precision_weighted_merge, reparameterize
+from .sequence import LatentSequenceModel, _one_or_many, shift_right
+from .stroke_output import make_output_head
+from .tcn import TCN
+
+__all__ = ["STCN"]
 
 MIN_VAR = 1e-4
-
-
-def precision_weighted_merge(mu_a, var_a, mu_b, var_b):
-    """Product of two Gaussians, renormalised: (mu, var) with 1/var = 1/var_a + 1/var_b and
-    mu = (mu_a / var_a + mu_b / var_b) * var. The more precise (smaller-variance) one dominates."""
-    prec_a, prec_b = 1.0 / var_a, 1.0 / var_b
-    var = 1.0 / (prec_a + prec_b)
-    return (mu_a * prec_a + mu_b * prec_b) * var, var
 
 
 class _GaussianLayer(nn.Module):
@@ -72,7 +70,7 @@ def _split_groups(dilations, num_layers: int) -> list[list[int]]:
     return groups
 
 
-class STCN(nn.Module):
+class STCN(LatentSequenceModel):
     """STCN (dense=False: output from the lowest latent) or STCN-dense (dense=True: from all latents).
 
     `dilations` is a flat list split into len(latent_dims) equal groups (or a list of groups);
@@ -133,16 +131,6 @@ class STCN(nn.Module):
         out["kl"] = torch.stack(out["kl_layers"]).sum(0)
         return out
 
-    def elbo(self, x: torch.Tensor, mask: torch.Tensor | None = None, kl_weight: float = 1.0,
-             generator: torch.Generator | None = None) -> torch.Tensor:
-        """sum_t [log p(x_t | z_t) - kl_weight * sum_l KL^l_t] over real steps: (B,) nats per sequence."""
-        out = self(x, generator)
-        return -masked_sum(out["nll"] + kl_weight * out["kl"], mask)
-
-    def log_prob(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """The ELBO (a stochastic lower bound on log p(x)), (B,)."""
-        return self.elbo(x, mask)
-
     @torch.no_grad()
     def sample(self, num_steps: int, generator: torch.Generator | None = None, num_samples: int | None = None):
         """Hierarchical ancestral sampling: at each t, d^l_(t-1) from the x drawn so far, z^l_t from the
@@ -163,4 +151,15 @@ class STCN(nn.Module):
                 mu_p, var_p = self.priors[l](inp)
                 z_above = zs[l] = mu_p + var_p.sqrt() * torch.randn(mu_p.shape, generator=generator)
             x[:, t] = self._sample(self._output_params(zs), generator)
-        return x[0] if num_samples is None else x
+        return _one_or_many(x, num_samples)
+
+
+if __name__ == "__main__":
+    from course_lib.checks import dependency_map
+    from course_lib.models.selfcheck import print_verdict, sequence_sites
+
+    torch.manual_seed(0)
+    T, model = 8, STCN(3, 4, [2, 2], [1, 2, 1, 2], num_components=2)
+    x = torch.randn(3, T, 3)
+    dep = dependency_map(lambda v: model(v, generator=torch.Generator().manual_seed(1))["prior_mu"][-1], x)
+    print_verdict("STCN top prior p(z^(L-1)_t | d_(t-1))", dep, output_site=sequence_sites(T, 3, 2))

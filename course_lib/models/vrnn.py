@@ -9,12 +9,13 @@ At every step t an RNN state h_(t-1) summarises x_<t and z_<t. With feature extr
     recurrence h_t = GRU([phi_x(x_t), phi_z(z_t)], h_(t-1))
 
 The ELBO sums, over the steps, E_q[log p(x_t | z_t, h_(t-1))] - KL(q(z_t | .) || p(z_t | h_(t-1))), with
-the KL in closed form (`gaussian_kl`) and one reparameterised sample of z_t per step. The prior sees
+the KL in closed form (`course_lib.models.gaussian.gaussian_kl`) and one reparameterised sample of z_t per step. The prior sees
 only h_(t-1), so it depends on x_<t only: that is what lets us sample without x_t.
 
     model = VRNN(x_dim=3, h_dim=64, z_dim=16)        # x_dim 3: the stroke mixture + pen output
     out = model(x)                                    # dict: nll, kl (B, T); prior_/post_ mu, logvar (B, T, z)
     elbo = model.elbo(x, mask, kl_weight=1.0)         # (B,) nats per sequence, a lower bound on log p(x)
+                                                      # (no log_prob: the ELBO is a bound, not a likelihood)
     strokes = model.sample(100, generator=g)          # (100, 3)
 """
 from __future__ import annotations
@@ -22,44 +23,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .handwriting import make_output_head, masked_sum
+from .gaussian import gaussian_kl, reparameterize
+from .sequence import LatentSequenceModel, _one_or_many
+from .stroke_output import make_output_head
 
-
-def gaussian_kl(mu_q, logvar_q, mu_p, logvar_p) -> torch.Tensor:
-    """KL(N(mu_q, diag e^logvar_q) || N(mu_p, diag e^logvar_p)) in nats, summed over the last dimension."""
-    return 0.5 * (logvar_p - logvar_q + (logvar_q.exp() + (mu_q - mu_p) ** 2) / logvar_p.exp() - 1.0).sum(-1)
-
-
-def reparameterize(mu, logvar, eps) -> torch.Tensor:
-    """z = mu + sigma * eps with sigma = exp(logvar / 2): differentiable in mu and logvar."""
-    return mu + torch.exp(0.5 * logvar) * eps
+__all__ = ["VRNN"]
 
 
 def _mlp(i: int, h: int, o: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(i, h), nn.ReLU(), nn.Linear(h, o))
 
 
-class KLAnnealing:
-    """A linear KL-weight schedule: beta goes from `start` to 1 over `warmup_steps` training steps.
-
-    Call it once per training step: `beta = anneal()`. Warming up the KL weight lets the decoder
-    learn to use z before the KL term pushes the posterior onto the prior (Bowman et al., 2016).
-    """
-
-    def __init__(self, warmup_steps: int = 500, start: float = 0.0):
-        self.warmup_steps, self.start, self.step = max(1, warmup_steps), start, 0
-
-    def weight(self, step: int | None = None) -> float:
-        s = self.step if step is None else step
-        return min(1.0, self.start + (1.0 - self.start) * s / self.warmup_steps)
-
-    def __call__(self) -> float:
-        w = self.weight()
-        self.step += 1
-        return w
-
-
-class VRNN(nn.Module):
+class VRNN(LatentSequenceModel):
     """The VRNN with a GRU recurrence. x_dim 3 uses the stroke mixture + pen head, other x_dim a
     diagonal Gaussian. `feat_dim` is the width of phi_x, phi_z and the MLPs (default h_dim)."""
 
@@ -100,17 +75,6 @@ class VRNN(nn.Module):
                 "prior_mu": prior_mu, "prior_logvar": prior_logvar, "post_mu": post_mu,
                 "post_logvar": post_logvar, "z": torch.stack(zs, 1)}
 
-    def elbo(self, x: torch.Tensor, mask: torch.Tensor | None = None, kl_weight: float = 1.0,
-             generator: torch.Generator | None = None) -> torch.Tensor:
-        """sum_t [log p(x_t | z_t, h_(t-1)) - kl_weight * KL_t] over real steps, (B,) nats per sequence.
-        With kl_weight = 1 it is the ELBO, a lower bound on log p(x)."""
-        out = self(x, generator)
-        return -masked_sum(out["nll"] + kl_weight * out["kl"], mask)
-
-    def log_prob(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """The ELBO (a stochastic lower bound on log p(x)), (B,), for code that expects `log_prob`."""
-        return self.elbo(x, mask)
-
     @torch.no_grad()
     def sample(self, num_steps: int, generator: torch.Generator | None = None, num_samples: int | None = None):
         """Ancestral sampling: z_t from the prior p(z_t | h_(t-1)), x_t from the decoder, then the
@@ -125,5 +89,15 @@ class VRNN(nn.Module):
             x_t = self._sample(self.head(self.decoder(torch.cat([pz, h], -1))), generator)
             h = self.rnn(torch.cat([self.phi_x(x_t), pz], -1), h)
             xs.append(x_t)
-        x = torch.stack(xs, 1)
-        return x[0] if num_samples is None else x
+        return _one_or_many(torch.stack(xs, 1), num_samples)
+
+
+if __name__ == "__main__":
+    from course_lib.checks import dependency_map
+    from course_lib.models.selfcheck import print_verdict, sequence_sites
+
+    torch.manual_seed(0)
+    T, model = 8, VRNN(3, 8, 2, num_components=2)
+    x = torch.randn(3, T, 3)
+    dep = dependency_map(lambda v: model(v, generator=torch.Generator().manual_seed(1))["prior_mu"], x)
+    print_verdict("VRNN prior p(z_t | h_(t-1))", dep, output_site=sequence_sites(T, 3, 2))

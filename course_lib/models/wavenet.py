@@ -3,7 +3,8 @@
 van den Oord et al. (2016) "WaveNet: A Generative Model for Raw Audio" model a waveform quantised to
 256 mu-law levels with a stack of dilated causal convolutions, gated activations, residual and skip
 connections; Paine et al. (2016) "Fast Wavenet Generation Algorithm" generate it with one queue per
-layer, so each new sample costs O(layers) instead of a pass over the whole receptive field.
+layer, so each new sample costs O(layers) instead of a pass over the whole receptive field. The
+causal convolution and `receptive_field_size` live in `course_lib.models.tcn` (shared with the TCN).
 
 The network reads integers x = (x_0, ..., x_(T-1)) in 0..num_classes-1 and
 
@@ -40,6 +41,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .tcn import CausalConv1d, receptive_field_size, stacked_dilations
+
 __all__ = ["mu_law_encode", "mu_law_decode", "receptive_field_size", "CausalConv1d", "ResidualLayer",
            "WaveNet", "stacked_dilations"]
 
@@ -63,40 +66,7 @@ def mu_law_decode(q: torch.Tensor, mu: int = 255) -> torch.Tensor:
     return (torch.sign(f) * torch.expm1(f.abs() * math.log1p(mu)) / mu).float()
 
 
-# ----------------------------------------------------------------------------- receptive field
-
-
-def receptive_field_size(kernel_size: int, dilations: Sequence[int]) -> int:
-    """Inputs one output of a stack of causal convolutions sees: (kernel_size - 1) * sum(dilations) + 1."""
-    return (int(kernel_size) - 1) * int(sum(int(d) for d in dilations)) + 1
-
-
-def stacked_dilations(layers_per_stack: int, num_stacks: int = 1) -> list[int]:
-    """[1, 2, 4, ..., 2^(layers_per_stack - 1)] repeated num_stacks times (the WaveNet layout)."""
-    return [2 ** i for i in range(int(layers_per_stack))] * int(num_stacks)
-
-
 # ----------------------------------------------------------------------------- layers
-
-
-class CausalConv1d(nn.Conv1d):
-    """A 1-D convolution padded on the left only: output t sees inputs t - (k-1)d, ..., t - d, t.
-
-    (B, C_in, T) -> (B, C_out, T). Same weights and layout as nn.Conv1d (out, in, k); tap j of the
-    kernel multiplies input t - (k - 1 - j) * d.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, dilation: int = 1,
-                 bias: bool = True):
-        super().__init__(in_channels, out_channels, kernel_size, dilation=dilation, bias=bias)
-        self.left_pad = (kernel_size - 1) * dilation
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(F.pad(x, (self.left_pad, 0)))
-
-    def step(self, taps: torch.Tensor) -> torch.Tensor:
-        """One output from the k inputs it sees, (B, C_in, k) oldest first -> (B, C_out)."""
-        return F.linear(taps.reshape(taps.shape[0], -1), self.weight.reshape(self.out_channels, -1), self.bias)
 
 
 class ResidualLayer(nn.Module):
@@ -306,3 +276,22 @@ class WaveNet(nn.Module):
             x_t = self._draw(logits, generator)
             out[:, t] = x_t
         return out
+
+
+if __name__ == "__main__":
+    import numpy as np
+
+    from course_lib.checks import dependency_map
+    from course_lib.models.selfcheck import print_verdict
+
+    torch.manual_seed(0)
+    V, T = 3, 10
+    model = WaveNet(V, 4, 4, dilations=[1, 2, 4]).eval()
+    x = torch.randint(0, V - 1, (4, T))                    # perturbed to x + 1, still a valid value
+    dep = dependency_map(model.conditional_logits, x)       # outputs (V, T) flattened: site t for each v
+    print_verdict("WaveNet p(x_t | x_<t)", dep, output_site=np.tile(np.arange(T), V))
+    same = torch.equal(model.generate(20, 2, torch.Generator().manual_seed(1), cached=True),
+                       model.generate(20, 2, torch.Generator().manual_seed(1), cached=False))
+    print(f"WaveNet generation: cached and naive samplers give the same samples: {same}")
+    if not same:
+        raise SystemExit(1)

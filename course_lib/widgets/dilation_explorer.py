@@ -15,20 +15,10 @@ import numpy as np
 import torch
 
 from ..checks import dependency_map
-from ..models.wavenet import CausalConv1d, receptive_field_size
+from ..models.tcn import CausalConv1d, receptive_field_size
+from . import parse_positive_ints
 
 MAX_RECEPTIVE_FIELD = 1024  # keeps the picture readable and the measurement fast
-
-
-def parse_dilations(text: str) -> list[int]:
-    """'1, 2, 4' -> [1, 2, 4]; raises ValueError with a readable message on anything else."""
-    try:
-        values = [int(s) for s in str(text).replace(";", ",").split(",") if s.strip()]
-    except ValueError:
-        raise ValueError(f"dilations must be comma-separated integers, got {text!r}") from None
-    if not values or any(v < 1 for v in values):
-        raise ValueError(f"give at least one dilation, each at least 1, got {text!r}")
-    return values
 
 
 def measured_receptive_field(kernel_size: int, dilations: Sequence[int], length: int, seed: int = 0) -> np.ndarray:
@@ -138,10 +128,6 @@ def draw_dilation_explorer(state: dict):
     return fig
 
 
-def _png(fig) -> bytes:
-    return figure_png(fig)
-
-
 def dilation_explorer(kernel_size: int = 2, dilations: str = "1, 2, 4, 8", num_stacks: int = 1):
     """The ipywidgets UI: a kernel-size slider, a dilations text box and a stacks slider.
 
@@ -160,11 +146,12 @@ def dilation_explorer(kernel_size: int = 2, dilations: str = "1, 2, 4, 8", num_s
 
     def redraw(_change=None):
         try:
-            state = dilation_explorer_state(k_slider.value, parse_dilations(d_text.value), s_slider.value)
+            dilations = parse_positive_ints(d_text.value, "dilations")
+            state = dilation_explorer_state(k_slider.value, dilations, s_slider.value)
         except ValueError as err:
             message.value = f"<b style='color:#d62728'>{err}</b>"
             return
-        ui.png = _png(draw_dilation_explorer(state))
+        ui.png = figure_png(draw_dilation_explorer(state))
         ui.state = state
         output.clear_output(wait=True)
         with output:

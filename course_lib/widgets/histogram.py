@@ -79,10 +79,6 @@ def draw_histogram_fit(state: dict):
     return fig
 
 
-def _png(fig) -> bytes:
-    return figure_png(fig)
-
-
 def histogram_explorer(num_train: int = 200, smoothing: float = 0.0, dataset: str = "mixture",
                        num_values: int = 100, seed: int = 0):
     """Sliders for the number of training samples and the smoothing alpha; redraws the fit and the
@@ -98,7 +94,7 @@ def histogram_explorer(num_train: int = 200, smoothing: float = 0.0, dataset: st
 
     def redraw(_change=None):
         state = histogram_fit(n_slider.value, a_slider.value, dataset, num_values, seed)
-        image.value = _png(draw_histogram_fit(state))
+        image.value = figure_png(draw_histogram_fit(state))
         gap = state["test_nll"] - state["train_nll"]
         message.value = (f"train NLL {state['train_nll']:.3f} nats, test NLL {state['test_nll']:.3f} nats "
                          f"(gap {gap:.3f}); {state['unseen_test_values']} test value(s) never seen in training")

@@ -15,17 +15,7 @@ import torch
 
 from ..checks import check_autoregressive, dependency_map
 from ..models.made import ORDERING_NAMES, MADE, make_ordering
-
-
-def parse_hidden_sizes(text: str) -> list[int]:
-    """'8, 8' -> [8, 8]; raises ValueError with a readable message on anything else."""
-    try:
-        sizes = [int(s) for s in str(text).replace(";", ",").split(",") if s.strip()]
-    except ValueError:
-        raise ValueError(f"hidden sizes must be comma-separated integers, got {text!r}") from None
-    if not sizes or any(s < 1 for s in sizes):
-        raise ValueError(f"give at least one hidden layer, each with at least one unit, got {text!r}")
-    return sizes
+from . import parse_positive_ints
 
 
 def mask_explorer_state(num_inputs: int, hidden_sizes: Sequence[int], ordering_name: str = "raster",
@@ -97,10 +87,6 @@ def draw_mask_explorer(state: dict):
     return fig
 
 
-def _png(fig) -> bytes:
-    return figure_png(fig)
-
-
 def mask_explorer(num_inputs: int = 5, hidden_sizes: str = "6, 6", ordering_name: str = "raster", seed: int = 0):
     """The ipywidgets UI: a D slider, a hidden-sizes text box, an ordering dropdown and a seed box.
 
@@ -118,12 +104,12 @@ def mask_explorer(num_inputs: int = 5, hidden_sizes: str = "6, 6", ordering_name
 
     def redraw(_change=None):
         try:
-            sizes = parse_hidden_sizes(hidden.value)
+            sizes = parse_positive_ints(hidden.value, "hidden sizes")
             state = mask_explorer_state(d_slider.value, sizes, order.value, seed_box.value)
         except ValueError as err:
             message.value = f"<b style='color:#d62728'>{err}</b>"
             return
-        image.value = _png(draw_mask_explorer(state))
+        image.value = figure_png(draw_mask_explorer(state))
         message.value = (f"{state['message']}; connections per layer: {state['connections']}")
 
     for w in (d_slider, hidden, order, seed_box):

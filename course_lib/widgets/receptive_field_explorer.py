@@ -21,7 +21,9 @@ import torch
 from ..checks import dependency_map
 from ..receptive_field import earlier_pixels, gated_pixelcnn_receptive_field, pixelcnn_receptive_field, reach
 
-ARCHITECTURES = {"pixelcnn": "PixelCNN", "gated_pixelcnn": "Gated PixelCNN", "attention": "masked self-attention"}
+ARCHITECTURES = {"pixelcnn": "PixelCNN", "gated_pixelcnn": "Gated PixelCNN", "attention": "masked self-attention",
+                 "sparse_attention": "strided sparse attention"}  # stride = canvas width (Child et al., 2019)
+ATTENTION = ("attention", "sparse_attention")
 KERNEL_SIZES = (3, 5, 7)
 MAX_LAYERS = 8
 HIDDEN_CHANNELS = 8
@@ -44,6 +46,9 @@ def build_network(architecture: str, num_layers: int, kernel_size: int, size: in
     elif architecture == "attention":
         from ..models.attention import CausalTransformer
         net = CausalTransformer(size * size, num_values=2, d_model=16, num_heads=2, num_layers=num_layers)
+    elif architecture == "sparse_attention":
+        from ..models.sparse_attention import SparseTransformer
+        net = SparseTransformer(size * size, "strided", stride=size, d_model=16, num_heads=2, num_layers=num_layers)
     else:
         raise ValueError(f"architecture must be one of {sorted(ARCHITECTURES)}, got {architecture!r}")
     net.eval()
@@ -52,7 +57,7 @@ def build_network(architecture: str, num_layers: int, kernel_size: int, size: in
 
 def _inputs(architecture: str, size: int, seed: int) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed + 1)
-    if architecture == "attention":  # one-hot float inputs (N, D, 2), so gradients exist
+    if architecture in ATTENTION:  # one-hot float inputs (N, D, 2), so gradients exist
         bits = torch.randint(0, 2, (NUM_POINTS, size * size), generator=gen)
         return torch.nn.functional.one_hot(bits, 2).float()
     return torch.rand(NUM_POINTS, 1, size, size, generator=gen)
@@ -82,7 +87,7 @@ def receptive_field_state(architecture: str, num_layers: int, kernel_size: int, 
     net = build_network(architecture, num_layers, kernel_size, size, seed)
     x = _inputs(architecture, size, seed)
     d = row * size + col
-    if architecture == "attention":
+    if architecture in ATTENTION:
         dep = dependency_map(lambda z: net(z)[:, d], x, method="gradient")      # (2, D * 2)
         dependency = dep.reshape(2, size * size, 2).any(axis=(0, 2)).reshape(size, size)
     else:
@@ -93,16 +98,19 @@ def receptive_field_state(architecture: str, num_layers: int, kernel_size: int, 
         expected = pixelcnn_receptive_field(num_layers, kernel_size, size, size, row, col)
     elif architecture == "gated_pixelcnn":
         expected = gated_pixelcnn_receptive_field(num_layers, kernel_size, size, size, row, col)
+    elif architecture == "sparse_attention":
+        from ..models.sparse_attention import pattern_receptive_field
+        expected = pattern_receptive_field("strided", num_layers, size, row, col, stride=size)
     else:
         expected = past.copy()
-    should_see = past.copy() if architecture == "attention" else reach(num_layers, kernel_size, size, size, row, col)
+    should_see = past.copy() if architecture in ATTENTION else reach(num_layers, kernel_size, size, size, row, col)
     blind = should_see & ~dependency
     counts = {"seen": int(dependency.sum()), "expected": int(expected.sum()), "should_see": int(should_see.sum()),
               "blind": int(blind.sum()), "past": int(past.sum()),
               "future_seen": int((dependency & ~past).sum())}
     matches = bool(np.array_equal(dependency, expected))
     name = ARCHITECTURES[architecture]
-    message = (f"{name}, {num_layers} layer(s)" + ("" if architecture == "attention" else f", {kernel_size}x{kernel_size}")
+    message = (f"{name}, {num_layers} layer(s)" + ("" if architecture in ATTENTION else f", {kernel_size}x{kernel_size}")
                + f", output ({row}, {col}): sees {counts['seen']} of {counts['past']} earlier pixels; "
                f"blind spot {counts['blind']} pixel(s); gradients {'agree' if matches else 'DISAGREE'} with the analysis")
     if counts["future_seen"]:
@@ -128,13 +136,9 @@ def draw_receptive_field_explorer(state: dict):
     plot_receptive_field(state["expected"], target=target, blind=state["blind_expected"], ax=axes[1],
                          title=f"Analytic prediction ({'agrees' if state['matches'] else 'DIFFERS'})\n"
                                f"{state['num_layers']} layer(s)"
-                               + ("" if state["architecture"] == "attention" else f", kernel {state['kernel_size']}"))
+                               + ("" if state["architecture"] in ATTENTION else f", kernel {state['kernel_size']}"))
     fig.tight_layout()
     return fig
-
-
-def _png(fig) -> bytes:
-    return figure_png(fig)
 
 
 def receptive_field_explorer(architecture: str = "pixelcnn", num_layers: int = 3, kernel_size: int = 3,
@@ -159,7 +163,7 @@ def receptive_field_explorer(architecture: str = "pixelcnn", num_layers: int = 3
 
     def redraw(_change=None):
         state = receptive_field_state(arch.value, depth.value, kernel.value, row_s.value, col_s.value, size, seed)
-        png = _png(draw_receptive_field_explorer(state))
+        png = figure_png(draw_receptive_field_explorer(state))
         output.outputs = ()
         output.append_display_data(Image(data=png, format="png"))
         ui.png, ui.state = png, state

@@ -3,6 +3,9 @@
 Each value is the full replacement source of that task's answer cell. Every mutant must fail at least
 one of the notebook's visible or hidden tests for its task (tests/test_a1_mutants.py checks this); the
 autograder's `check` command uses them to prove that the tests catch typical mistakes.
+
+`DO_NOTHING` holds answers that do no real work (constants, outputs that ignore the input): `check`
+fails if any of them scores more than a quarter of its task's points.
 """
 
 MUTANTS = {
@@ -111,10 +114,68 @@ def sample_inverse_cdf(probs, u):
     cdf = np.cumsum(probs)
     return np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf)).astype(np.int64)
 ''',
+        "clamp_to_last_index_even_if_zero": '''
+def sample_inverse_cdf(probs, u):
+    cdf = np.cumsum(probs)
+    return np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf) - 1).astype(np.int64)
+''',
+        "flattens_u": '''
+def sample_inverse_cdf(probs, u):
+    probs = np.asarray(probs, dtype=np.float64)
+    idx = np.searchsorted(np.cumsum(probs), np.ravel(u), side="right")
+    return np.minimum(idx, np.flatnonzero(probs > 0)[-1]).astype(np.int64)
+''',
         "ignores_u_draws_its_own": '''
 def sample_inverse_cdf(probs, u):
     probs = np.asarray(probs) / np.sum(probs)
     return np.random.choice(len(probs), size=np.shape(u), p=probs).astype(np.int64)
+''',
+    },
+}
+
+DO_NOTHING = {
+    "fit_histogram": {
+        "uniform": '''
+def fit_histogram(samples, num_values, alpha=0.0):
+    return np.full(num_values, 1.0 / num_values)
+''',
+        "zeros": '''
+def fit_histogram(samples, num_values, alpha=0.0):
+    return np.zeros(num_values)
+''',
+    },
+    "average_nll": {
+        "zero": '''
+def average_nll(probs, samples):
+    return 0.0
+''',
+        "always_inf": '''
+def average_nll(probs, samples):
+    return float("inf")
+''',
+        "log_num_values": '''
+def average_nll(probs, samples):
+    return float(np.log(len(probs)))
+''',
+    },
+    "bits_per_dim": {
+        "zero": '''
+def bits_per_dim(nll_nats, num_dims):
+    return 0.0
+''',
+        "one": '''
+def bits_per_dim(nll_nats, num_dims):
+    return 1.0
+''',
+    },
+    "sample_inverse_cdf": {
+        "zeros": '''
+def sample_inverse_cdf(probs, u):
+    return np.zeros(np.shape(u), dtype=np.int64)
+''',
+        "most_likely_value": '''
+def sample_inverse_cdf(probs, u):
+    return np.full(np.shape(u), int(np.argmax(probs)), dtype=np.int64)
 ''',
     },
 }

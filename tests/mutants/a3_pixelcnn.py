@@ -385,3 +385,105 @@ MUTANTS = {
 ''',
     },
 }
+
+# Answers that do no real work (constants, outputs that ignore the input, all-zero or all-one masks, an
+# import of the course's own code): `check` fails if any of them scores more than a quarter of its
+# task's points.
+DO_NOTHING = {
+    "causal_mask": {
+        "all_ones": '''
+def causal_mask(kernel_size, mask_type, in_channels=1, out_channels=1, color_channels=1):
+    return torch.ones(out_channels, in_channels, kernel_size, kernel_size)
+''',
+        "all_zeros_rejecting_everything": '''
+def causal_mask(kernel_size, mask_type, in_channels=1, out_channels=1, color_channels=1):
+    if kernel_size % 2 == 0 or mask_type not in ("A", "B") or in_channels % color_channels:
+        raise ValueError("invalid arguments")
+    return torch.zeros(out_channels, in_channels, kernel_size, kernel_size)
+''',
+        "import_reference": '''
+from course_lib.models.pixelcnn import causal_mask
+''',
+    },
+    "MaskedConv2d": {
+        "all_one_mask": '''
+class MaskedConv2d(nn.Conv2d):
+    def __init__(self, in_channels, out_channels, kernel_size, mask_type, color_channels=1):
+        super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
+''',
+        "ignores_input": '''
+class MaskedConv2d(nn.Conv2d):
+    def __init__(self, in_channels, out_channels, kernel_size, mask_type, color_channels=1):
+        super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
+
+    def forward(self, x):
+        return super().forward(torch.zeros_like(x))
+''',
+        "import_reference": '''
+from course_lib.models.pixelcnn import MaskedConv2d
+''',
+    },
+    "pixelcnn_receptive_field": {
+        "nothing_seen": '''
+def pixelcnn_receptive_field(num_layers, kernel_size, height, width, row, col):
+    return np.zeros((height, width), dtype=bool)
+''',
+        "every_earlier_pixel": '''
+def pixelcnn_receptive_field(num_layers, kernel_size, height, width, row, col):
+    return (np.arange(height * width) < row * width + col).reshape(height, width)
+''',
+        "import_reference": '''
+from course_lib.receptive_field import pixelcnn_receptive_field
+''',
+    },
+    "blind_spot": {
+        "empty": '''
+def blind_spot(num_layers, kernel_size, height, width, row, col):
+    return np.zeros((height, width), dtype=bool)
+''',
+        "import_reference": '''
+from course_lib.receptive_field import blind_spot
+''',
+    },
+    "GatedPixelCNN": {
+        "ignores_input": '''
+class GatedPixelCNN(nn.Module):
+    def __init__(self, in_channels, hidden_channels, out_channels, num_layers, kernel_size=3):
+        super().__init__()
+        self.out = nn.Conv2d(in_channels, out_channels, 1)
+
+    def forward(self, x):
+        return self.out(torch.zeros_like(x))
+''',
+        "unmasked_convolutions": '''
+class GatedPixelCNN(nn.Module):
+    def __init__(self, in_channels, hidden_channels, out_channels, num_layers, kernel_size=3):
+        super().__init__()
+        sizes = [in_channels] + [hidden_channels] * num_layers
+        self.convs = nn.ModuleList(nn.Conv2d(a, b, kernel_size, padding=kernel_size // 2)
+                                   for a, b in zip(sizes[:-1], sizes[1:]))
+        self.out = nn.Conv2d(hidden_channels, out_channels, 1)
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = torch.tanh(conv(x))
+        return self.out(x)
+''',
+        "import_reference": '''
+from course_lib.models.gated_pixelcnn import GatedPixelCNN
+''',
+    },
+    "discretized_logistic_mixture_log_prob": {
+        "uniform": '''
+def discretized_logistic_mixture_log_prob(x, logit_weights, means, log_scales, num_values=256):
+    return torch.full((len(x),), -math.log(num_values), dtype=means.dtype)
+''',
+        "zeros": '''
+def discretized_logistic_mixture_log_prob(x, logit_weights, means, log_scales, num_values=256):
+    return torch.zeros(len(x), dtype=means.dtype)
+''',
+        "import_reference": '''
+from course_lib.models.logistic_mixture import discretized_logistic_mixture_log_prob
+''',
+    },
+}

@@ -640,3 +640,173 @@ MUTANTS["WaveNet"]["global_random_state"] = (
     .replace("        if True:  # the 'cache' is the history itself\n", "        if not cached:\n")
     .replace("dtype=torch.float64, generator=generator)", "dtype=torch.float64)")
 )
+
+# ---------------------------------------------------------------- more realistic wrong answers
+
+# Quantising x itself (no companding): -1, 0 and 1 still give 0, floor(mu/2 + 0.5) and mu, and the
+# half-way values round up, but every other code is wrong.
+MUTANTS["mu_law_encode"]["no_companding"] = '''\
+def mu_law_encode(x, mu=255):
+    """Mu-law codes of a signal: x a float tensor with values in [-1, 1] -> int64 tensor in 0..mu,
+    same shape. f = sign(x) ln(1 + mu|x|) / ln(1 + mu), q = floor((f + 1) / 2 * mu + 0.5)."""
+    x = torch.as_tensor(x).double().clamp(-1.0, 1.0)
+    return torch.floor((x + 1) / 2 * mu + 0.5).long()
+'''
+
+# Decoding without the expansion: a float tensor that keeps the ends (-1 and 1) but no other value.
+MUTANTS["mu_law_decode"]["no_expansion"] = '''\
+def mu_law_decode(q, mu=255):
+    """Signal values of mu-law codes: q an integer tensor in 0..mu -> float tensor in [-1, 1], same
+    shape. f = 2q / mu - 1, x = sign(f) ((1 + mu)^|f| - 1) / mu."""
+    return (2 * torch.as_tensor(q).double() / mu - 1).float()
+'''
+
+# Both sides padded by nn.Conv1d and the extra outputs cut off the end with [..., :-pad]: right for
+# every kernel_size >= 2, an empty output for kernel_size = 1 (pad = 0).
+MUTANTS["CausalConv1d"]["trims_the_end_with_minus_pad"] = '''\
+class CausalConv1d(nn.Module):
+    """Dilated causal convolution: (B, in_channels, T) -> (B, out_channels, T); output t depends on
+    exactly the inputs t - (k-1)d, ..., t - d, t (those that exist). kernel_size >= 1."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, dilation=1):
+        super().__init__()
+        self.pad = (kernel_size - 1) * dilation
+        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, dilation=dilation, padding=self.pad)
+
+    def forward(self, x):
+        return self.conv(x)[:, :, :-self.pad]
+'''
+
+# The kernel kept as a plain tensor attribute, not an nn.Parameter: nothing for an optimiser to learn
+# (and .double() leaves it in float32, so the output is not computed from the module's weights).
+MUTANTS["CausalConv1d"]["weights_not_parameters"] = '''\
+class CausalConv1d(nn.Module):
+    """Dilated causal convolution: (B, in_channels, T) -> (B, out_channels, T); output t depends on
+    exactly the inputs t - (k-1)d, ..., t - d, t (those that exist). kernel_size >= 1."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, dilation=1):
+        super().__init__()
+        self.left_pad = (kernel_size - 1) * dilation
+        self.dilation = dilation
+        self.weight = torch.randn(out_channels, in_channels, kernel_size) / math.sqrt(in_channels * kernel_size)
+
+    def forward(self, x):
+        return F.conv1d(F.pad(x, (self.left_pad, 0)), self.weight.to(x.dtype), dilation=self.dilation)
+'''
+
+# The cached path reruns the network over the last R inputs with convolutions written as elementwise
+# products and sums (no matrix product, no torch convolution): O(R) work per sample all the same.
+MUTANTS["WaveNet"]["cached_window_without_matmul"] = (
+    MUTANTS["WaveNet"]["cached_path_reruns_forward"]
+    .replace("""        if True:  # the 'cache' is the history itself
+            seq = start
+            for _ in range(num_steps):
+                logits = self(seq[:, -self.receptive_field:])[:, :, -1]""",
+             """        if True:  # the 'cache' is the history itself
+            seq = start
+            for _ in range(num_steps):
+                logits = self._elementwise_forward(seq[:, -self.receptive_field:])[:, :, -1]""")
+    .replace("""    @torch.no_grad()
+    def generate(""", """    def _elementwise_forward(self, x):
+        def conv(w, b, h, d):   # (B, Cin, T) -> (B, Cout, T), causal, by products and sums
+            k, T = w.shape[-1], h.shape[-1]
+            hp = F.pad(h, ((k - 1) * d, 0))
+            taps = torch.stack([hp[:, :, j * d:j * d + T] for j in range(k)], dim=2)     # (B, Cin, k, T)
+            return (taps[:, None] * w[None, :, :, :, None]).sum((2, 3)) + b[None, :, None]
+
+        h = self.embed(x).transpose(1, 2)
+        skip = 0
+        for c, res, sk, d in zip(self.convs, self.res, self.skips, self.dilations):
+            a, b = conv(c.weight, c.bias, h, d).chunk(2, dim=1)
+            z = torch.tanh(a) * torch.sigmoid(b)
+            h = h + conv(res.weight, res.bias, z, 1)
+            skip = skip + conv(sk.weight, sk.bias, z, 1)
+        s = conv(self.out1.weight, self.out1.bias, F.relu(skip), 1)
+        return conv(self.out2.weight, self.out2.bias, F.relu(s), 1)
+
+    @torch.no_grad()
+    def generate(""")
+)
+
+# ---------------------------------------------------------------- do-nothing answers
+# Each must score at most a quarter of its task's points (`python -m autograder check`).
+
+_LIBRARY = "from course_lib.models.wavenet import {name}\n"
+
+DO_NOTHING = {
+    "mu_law_encode": {
+        "constant_zero": '''\
+def mu_law_encode(x, mu=255):
+    return torch.zeros(torch.as_tensor(x).shape, dtype=torch.int64)
+''',
+        "constant_middle_code": '''\
+def mu_law_encode(x, mu=255):
+    return torch.full(torch.as_tensor(x).shape, int(mu // 2 + 1), dtype=torch.int64)
+''',
+        "library_import": _LIBRARY.format(name="mu_law_encode"),
+    },
+    "mu_law_decode": {
+        "constant_zero": '''\
+def mu_law_decode(q, mu=255):
+    return torch.zeros(torch.as_tensor(q).shape)
+''',
+        "library_import": _LIBRARY.format(name="mu_law_decode"),
+    },
+    "receptive_field_size": {
+        "constant": '''\
+def receptive_field_size(kernel_size, dilations):
+    return 8
+''',
+        "library_import": _LIBRARY.format(name="receptive_field_size"),
+    },
+    "CausalConv1d": {
+        "ignores_its_input": '''\
+class CausalConv1d(nn.Module):
+    def __init__(self, in_channels, out_channels, kernel_size, dilation=1):
+        super().__init__()
+        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, dilation=dilation)
+
+    def forward(self, x):
+        return torch.zeros(x.shape[0], self.conv.out_channels, x.shape[-1], dtype=x.dtype)
+''',
+        "ignores_its_weights": '''\
+class CausalConv1d(nn.Module):
+    def __init__(self, in_channels, out_channels, kernel_size, dilation=1):
+        super().__init__()
+        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, dilation=dilation)
+
+    def forward(self, x):
+        return x[:, :self.conv.out_channels]
+''',
+        "library_import": _LIBRARY.format(name="CausalConv1d"),
+    },
+    "WaveNet": {
+        "constant_logits_and_samples": '''\
+class WaveNet(nn.Module):
+    def __init__(self, num_classes, residual_channels, skip_channels, dilations, kernel_size=2):
+        super().__init__()
+        self.num_classes = num_classes
+        self.bias = nn.Parameter(torch.zeros(num_classes))
+
+    def forward(self, x):
+        return torch.zeros(x.shape[0], self.num_classes, x.shape[1], dtype=self.bias.dtype)
+
+    def generate(self, num_steps, batch_size=1, generator=None, cached=True):
+        return torch.zeros(batch_size, num_steps, dtype=torch.long)
+''',
+        "sampler_ignores_the_model": '''\
+class WaveNet(nn.Module):
+    def __init__(self, num_classes, residual_channels, skip_channels, dilations, kernel_size=2):
+        super().__init__()
+        self.num_classes = num_classes
+        self.bias = nn.Parameter(torch.zeros(num_classes))
+
+    def forward(self, x):
+        return self.bias[None, :, None].expand(x.shape[0], -1, x.shape[1]) * 0
+
+    def generate(self, num_steps, batch_size=1, generator=None, cached=True):
+        return torch.randint(0, self.num_classes, (batch_size, num_steps), generator=generator)
+''',
+        "library_import": _LIBRARY.format(name="WaveNet"),
+    },
+}

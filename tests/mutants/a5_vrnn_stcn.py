@@ -156,7 +156,7 @@ class VRNN(nn.Module):
         B, T, _ = x.shape
         h = x.new_zeros(B, self.h_dim)
         px = self.phi_x(x)
-        keys = ("nll", "kl", "prior_mu", "prior_logvar", "post_mu", "post_logvar")
+        keys = ("nll", "kl", "prior_mu", "prior_logvar", "post_mu", "post_logvar", "dec_mu", "dec_logvar")
         out = {k: [] for k in keys}
         for t in range(T):
             mu_q, lv_q = self.encoder(torch.cat([px[:, t], h], -1)).chunk(2, -1)
@@ -167,7 +167,7 @@ class VRNN(nn.Module):
             h = self.rnn(torch.cat([px[:, t], pz], -1), h)
             mu_p, lv_p = self.prior(h).chunk(2, -1)
             kl = 0.5 * (lv_p - lv_q + (lv_q.exp() + (mu_q - mu_p) ** 2) / lv_p.exp() - 1.0).sum(-1)
-            for k, v in zip(keys, (nll, kl, mu_p, lv_p, mu_q, lv_q)):
+            for k, v in zip(keys, (nll, kl, mu_p, lv_p, mu_q, lv_q, mu_x, lv_x)):
                 out[k].append(v)
         return {k: torch.stack(v, 1) for k, v in out.items()}
 
@@ -206,7 +206,7 @@ class VRNN(nn.Module):
         B, T, _ = x.shape
         h = x.new_zeros(B, self.h_dim)
         px = self.phi_x(x)
-        keys = ("nll", "kl", "prior_mu", "prior_logvar", "post_mu", "post_logvar")
+        keys = ("nll", "kl", "prior_mu", "prior_logvar", "post_mu", "post_logvar", "dec_mu", "dec_logvar")
         out = {k: [] for k in keys}
         for t in range(T):
             mu_p, lv_p = self.prior(h).chunk(2, -1)
@@ -216,7 +216,7 @@ class VRNN(nn.Module):
             mu_x, lv_x = self.decoder(torch.cat([pz, h], -1)).chunk(2, -1)
             nll = 0.5 * (lv_x + (x[:, t] - mu_x) ** 2 / lv_x.exp() + math.log(2 * math.pi)).sum(-1)
             kl = 0.5 * (lv_q - lv_p + (lv_p.exp() + (mu_p - mu_q) ** 2) / lv_q.exp() - 1.0).sum(-1)
-            for k, v in zip(keys, (nll, kl, mu_p, lv_p, mu_q, lv_q)):
+            for k, v in zip(keys, (nll, kl, mu_p, lv_p, mu_q, lv_q, mu_x, lv_x)):
                 out[k].append(v)
             h = self.rnn(torch.cat([px[:, t], pz], -1), h)
         return {k: torch.stack(v, 1) for k, v in out.items()}
@@ -256,7 +256,7 @@ class VRNN(nn.Module):
         B, T, _ = x.shape
         h = x.new_zeros(B, self.h_dim)
         px = self.phi_x(x)
-        keys = ("nll", "kl", "prior_mu", "prior_logvar", "post_mu", "post_logvar")
+        keys = ("nll", "kl", "prior_mu", "prior_logvar", "post_mu", "post_logvar", "dec_mu", "dec_logvar")
         out = {k: [] for k in keys}
         for t in range(T):
             mu_p, lv_p = self.prior(h).chunk(2, -1)
@@ -266,7 +266,7 @@ class VRNN(nn.Module):
             mu_x, lv_x = self.decoder(torch.cat([pz, h], -1)).chunk(2, -1)
             nll = 0.5 * (lv_x + (x[:, t] - mu_x) ** 2 / lv_x.exp() + math.log(2 * math.pi)).sum(-1)
             kl = 0.5 * (lv_p - lv_q + (lv_q.exp() + (mu_q - mu_p) ** 2) / lv_p.exp() - 1.0).sum(-1)
-            for k, v in zip(keys, (nll, kl, mu_p, lv_p, mu_q, lv_q)):
+            for k, v in zip(keys, (nll, kl, mu_p, lv_p, mu_q, lv_q, mu_x, lv_x)):
                 out[k].append(v)
             h = self.rnn(torch.cat([px[:, t], pz], -1), h)
         return {k: torch.stack(v, 1) for k, v in out.items()}
@@ -306,7 +306,7 @@ class VRNN(nn.Module):
         B, T, _ = x.shape
         h = x.new_zeros(B, self.h_dim)
         px = self.phi_x(x)
-        keys = ("nll", "kl", "prior_mu", "prior_logvar", "post_mu", "post_logvar")
+        keys = ("nll", "kl", "prior_mu", "prior_logvar", "post_mu", "post_logvar", "dec_mu", "dec_logvar")
         out = {k: [] for k in keys}
         for t in range(T):
             mu_p, lv_p = self.prior(h).chunk(2, -1)
@@ -316,7 +316,7 @@ class VRNN(nn.Module):
             mu_x, lv_x = self.decoder(torch.cat([pz, h], -1)).chunk(2, -1)
             nll = 0.5 * (lv_x + (x[:, t] - mu_x) ** 2 / lv_x.exp() + math.log(2 * math.pi)).sum(-1)
             kl = 0.5 * (lv_p - lv_q + (lv_q.exp() + (mu_q - mu_p) ** 2) / lv_p.exp() - 1.0).sum(-1)
-            for k, v in zip(keys, (nll, kl, mu_p, lv_p, mu_q, lv_q)):
+            for k, v in zip(keys, (nll, kl, mu_p, lv_p, mu_q, lv_q, mu_x, lv_x)):
                 out[k].append(v)
             h = self.rnn(torch.cat([px[:, t], pz], -1), h)
         return {k: torch.stack(v, 1) for k, v in out.items()}
@@ -381,7 +381,7 @@ class STCN(nn.Module):
         """x (B, T, x_dim) -> dict: nll, kl (B, T); prior_mu, prior_logvar: lists over layers (B, T, latent_dims[l])."""
         d = self._features(x)
         L = len(d)
-        prior_mu, prior_logvar = [None] * L, [None] * L
+        prior_mu, prior_logvar, post_mu, post_logvar = [None] * L, [None] * L, [None] * L, [None] * L
         kl, z_above = 0.0, None
         for l in reversed(range(L)):
             d_prev = d[l]
@@ -395,9 +395,11 @@ class STCN(nn.Module):
             z_above = mu_q + var_q.sqrt() * torch.randn_like(mu_q)
             kl = kl + 0.5 * (var_p.log() - var_q.log() + (var_q + (mu_q - mu_p) ** 2) / var_p - 1.0).sum(-1)
             prior_mu[l], prior_logvar[l] = mu_p, var_p.log()
+            post_mu[l], post_logvar[l] = mu_q, var_q.log()
         mu_x, lv_x = self.out(z_above).chunk(2, -1)
         nll = 0.5 * (lv_x + (x - mu_x) ** 2 / lv_x.exp() + math.log(2 * math.pi)).sum(-1)
-        return {"nll": nll, "kl": kl, "prior_mu": prior_mu, "prior_logvar": prior_logvar}
+        return {"nll": nll, "kl": kl, "prior_mu": prior_mu, "prior_logvar": prior_logvar,
+                "post_mu": post_mu, "post_logvar": post_logvar, "dec_mu": mu_x, "dec_logvar": lv_x}
 
     @torch.no_grad()
     def sample(self, num_steps, generator=None):
@@ -461,7 +463,7 @@ class STCN(nn.Module):
         """x (B, T, x_dim) -> dict: nll, kl (B, T); prior_mu, prior_logvar: lists over layers (B, T, latent_dims[l])."""
         d = self._features(x)
         L = len(d)
-        prior_mu, prior_logvar = [None] * L, [None] * L
+        prior_mu, prior_logvar, post_mu, post_logvar = [None] * L, [None] * L, [None] * L, [None] * L
         kl, z_above = 0.0, None
         for l in reversed(range(L)):
             d_prev = torch.cat([torch.zeros_like(d[l][:, :1]), d[l][:, :-1]], 1)
@@ -475,9 +477,11 @@ class STCN(nn.Module):
             z_above = mu_q + var_q.sqrt() * torch.randn_like(mu_q)
             kl = kl + 0.5 * (var_p.log() - var_q.log() + (var_q + (mu_q - mu_p) ** 2) / var_p - 1.0).sum(-1)
             prior_mu[l], prior_logvar[l] = mu_p, var_p.log()
+            post_mu[l], post_logvar[l] = mu_q, var_q.log()
         mu_x, lv_x = self.out(z_above).chunk(2, -1)
         nll = 0.5 * (lv_x + (x - mu_x) ** 2 / lv_x.exp() + math.log(2 * math.pi)).sum(-1)
-        return {"nll": nll, "kl": kl, "prior_mu": prior_mu, "prior_logvar": prior_logvar}
+        return {"nll": nll, "kl": kl, "prior_mu": prior_mu, "prior_logvar": prior_logvar,
+                "post_mu": post_mu, "post_logvar": post_logvar, "dec_mu": mu_x, "dec_logvar": lv_x}
 
     @torch.no_grad()
     def sample(self, num_steps, generator=None):
@@ -541,7 +545,7 @@ class STCN(nn.Module):
         """x (B, T, x_dim) -> dict: nll, kl (B, T); prior_mu, prior_logvar: lists over layers (B, T, latent_dims[l])."""
         d = self._features(x)
         L = len(d)
-        prior_mu, prior_logvar = [None] * L, [None] * L
+        prior_mu, prior_logvar, post_mu, post_logvar = [None] * L, [None] * L, [None] * L, [None] * L
         kl, z_above = 0.0, None
         for l in reversed(range(L)):
             d_prev = torch.cat([torch.zeros_like(d[l][:, :1]), d[l][:, :-1]], 1)
@@ -555,9 +559,11 @@ class STCN(nn.Module):
             z_above = mu_q + var_q.sqrt() * torch.randn_like(mu_q)
             kl = kl + 0.5 * (var_p.log() - var_q.log() + (var_q + (mu_q - mu_p) ** 2) / var_p - 1.0).sum(-1)
             prior_mu[l], prior_logvar[l] = mu_p, var_p.log()
+            post_mu[l], post_logvar[l] = mu_q, var_q.log()
         mu_x, lv_x = self.out(z_above).chunk(2, -1)
         nll = 0.5 * (lv_x + (x - mu_x) ** 2 / lv_x.exp() + math.log(2 * math.pi)).sum(-1)
-        return {"nll": nll, "kl": kl, "prior_mu": prior_mu, "prior_logvar": prior_logvar}
+        return {"nll": nll, "kl": kl, "prior_mu": prior_mu, "prior_logvar": prior_logvar,
+                "post_mu": post_mu, "post_logvar": post_logvar, "dec_mu": mu_x, "dec_logvar": lv_x}
 
     @torch.no_grad()
     def sample(self, num_steps, generator=None):
@@ -621,7 +627,7 @@ class STCN(nn.Module):
         """x (B, T, x_dim) -> dict: nll, kl (B, T); prior_mu, prior_logvar: lists over layers (B, T, latent_dims[l])."""
         d = self._features(x)
         L = len(d)
-        prior_mu, prior_logvar = [None] * L, [None] * L
+        prior_mu, prior_logvar, post_mu, post_logvar = [None] * L, [None] * L, [None] * L, [None] * L
         kl, z_above = [], None
         for l in reversed(range(L)):
             d_prev = torch.cat([torch.zeros_like(d[l][:, :1]), d[l][:, :-1]], 1)
@@ -635,9 +641,11 @@ class STCN(nn.Module):
             z_above = mu_q + var_q.sqrt() * torch.randn_like(mu_q)
             kl.append(0.5 * (var_p.log() - var_q.log() + (var_q + (mu_q - mu_p) ** 2) / var_p - 1.0).sum(-1))
             prior_mu[l], prior_logvar[l] = mu_p, var_p.log()
+            post_mu[l], post_logvar[l] = mu_q, var_q.log()
         mu_x, lv_x = self.out(z_above).chunk(2, -1)
         nll = 0.5 * (lv_x + (x - mu_x) ** 2 / lv_x.exp() + math.log(2 * math.pi)).sum(-1)
-        return {"nll": nll, "kl": torch.stack(kl[::-1]), "prior_mu": prior_mu, "prior_logvar": prior_logvar}
+        return {"nll": nll, "kl": torch.stack(kl[::-1]), "prior_mu": prior_mu, "prior_logvar": prior_logvar,
+                "post_mu": post_mu, "post_logvar": post_logvar, "dec_mu": mu_x, "dec_logvar": lv_x}
 
     @torch.no_grad()
     def sample(self, num_steps, generator=None):
@@ -701,7 +709,7 @@ class STCN(nn.Module):
         """x (B, T, x_dim) -> dict: nll, kl (B, T); prior_mu, prior_logvar: lists over layers (B, T, latent_dims[l])."""
         d = self._features(x)
         L = len(d)
-        prior_mu, prior_logvar = [None] * L, [None] * L
+        prior_mu, prior_logvar, post_mu, post_logvar = [None] * L, [None] * L, [None] * L, [None] * L
         kl, z_above = 0.0, None
         for l in reversed(range(L)):
             d_prev = torch.cat([torch.zeros_like(d[l][:, :1]), d[l][:, :-1]], 1)
@@ -715,9 +723,11 @@ class STCN(nn.Module):
             z_above = mu_q + var_q.sqrt() * torch.randn_like(mu_q)
             kl = kl + 0.5 * (var_p.log() - var_q.log() + (var_q + (mu_q - mu_p) ** 2) / var_p - 1.0).sum(-1)
             prior_mu[l], prior_logvar[l] = mu_p, var_p.log()
+            post_mu[l], post_logvar[l] = mu_q, var_q.log()
         mu_x, lv_x = self.out(z_above).chunk(2, -1)
         nll = 0.5 * (lv_x + (x - mu_x) ** 2 / lv_x.exp() + math.log(2 * math.pi)).sum(-1)
-        return {"nll": nll, "kl": kl, "prior_mu": prior_mu, "prior_logvar": prior_logvar}
+        return {"nll": nll, "kl": kl, "prior_mu": prior_mu, "prior_logvar": prior_logvar,
+                "post_mu": post_mu, "post_logvar": post_logvar, "dec_mu": mu_x, "dec_logvar": lv_x}
 
     @torch.no_grad()
     def sample(self, num_steps, generator=None):
@@ -783,7 +793,7 @@ class VRNN(nn.Module):
         B, T, _ = x.shape
         h = x.new_zeros(B, self.h_dim)
         px = self.phi_x(x)
-        keys = ("nll", "kl", "prior_mu", "prior_logvar", "post_mu", "post_logvar")
+        keys = ("nll", "kl", "prior_mu", "prior_logvar", "post_mu", "post_logvar", "dec_mu", "dec_logvar")
         out = {k: [] for k in keys}
         for t in range(T):
             mu_p, lv_p = x.new_zeros(B, self.z_dim), x.new_zeros(B, self.z_dim)
@@ -793,7 +803,7 @@ class VRNN(nn.Module):
             mu_x, lv_x = self.decoder(torch.cat([pz, h], -1)).chunk(2, -1)
             nll = 0.5 * (lv_x + (x[:, t] - mu_x) ** 2 / lv_x.exp() + math.log(2 * math.pi)).sum(-1)
             kl = 0.5 * (lv_p - lv_q + (lv_q.exp() + (mu_q - mu_p) ** 2) / lv_p.exp() - 1.0).sum(-1)
-            for k, v in zip(keys, (nll, kl, mu_p, lv_p, mu_q, lv_q)):
+            for k, v in zip(keys, (nll, kl, mu_p, lv_p, mu_q, lv_q, mu_x, lv_x)):
                 out[k].append(v)
             h = self.rnn(torch.cat([px[:, t], pz], -1), h)
         return {k: torch.stack(v, 1) for k, v in out.items()}
@@ -834,7 +844,7 @@ class VRNN(nn.Module):
         B, T, _ = x.shape
         h = x.new_zeros(B, self.h_dim)
         px = self.phi_x(x)
-        keys = ("nll", "kl", "prior_mu", "prior_logvar", "post_mu", "post_logvar")
+        keys = ("nll", "kl", "prior_mu", "prior_logvar", "post_mu", "post_logvar", "dec_mu", "dec_logvar")
         out = {k: [] for k in keys}
         for t in range(T):
             mu_p, lv_p = self.prior(h).chunk(2, -1)
@@ -844,7 +854,7 @@ class VRNN(nn.Module):
             mu_x, lv_x = self.decoder(torch.cat([pz, h], -1)).chunk(2, -1)
             nll = 0.5 * (lv_x + (x[:, t] - mu_x) ** 2 / lv_x.exp() + math.log(2 * math.pi)).sum(-1)
             kl = 0.5 * (lv_p - lv_q + (lv_q.exp() + (mu_q - mu_p) ** 2) / lv_p.exp() - 1.0).sum(-1)
-            for k, v in zip(keys, (nll, kl, mu_p, lv_p, mu_q, lv_q)):
+            for k, v in zip(keys, (nll, kl, mu_p, lv_p, mu_q, lv_q, mu_x, lv_x)):
                 out[k].append(v)
             h = self.rnn(torch.cat([px[:, t], pz], -1), h)
         return {k: torch.stack(v, 1) for k, v in out.items()}
@@ -908,7 +918,7 @@ class STCN(nn.Module):
         """x (B, T, x_dim) -> dict: nll, kl (B, T); prior_mu, prior_logvar: lists over layers (B, T, latent_dims[l])."""
         d = self._features(x)
         L = len(d)
-        prior_mu, prior_logvar = [None] * L, [None] * L
+        prior_mu, prior_logvar, post_mu, post_logvar = [None] * L, [None] * L, [None] * L, [None] * L
         kl, z_above = 0.0, None
         for l in reversed(range(L)):
             d_prev = torch.cat([torch.zeros_like(d[l][:, :2]), d[l][:, :-2]], 1)[:, :d[l].shape[1]]
@@ -922,9 +932,11 @@ class STCN(nn.Module):
             z_above = mu_q + var_q.sqrt() * torch.randn_like(mu_q)
             kl = kl + 0.5 * (var_p.log() - var_q.log() + (var_q + (mu_q - mu_p) ** 2) / var_p - 1.0).sum(-1)
             prior_mu[l], prior_logvar[l] = mu_p, var_p.log()
+            post_mu[l], post_logvar[l] = mu_q, var_q.log()
         mu_x, lv_x = self.out(z_above).chunk(2, -1)
         nll = 0.5 * (lv_x + (x - mu_x) ** 2 / lv_x.exp() + math.log(2 * math.pi)).sum(-1)
-        return {"nll": nll, "kl": kl, "prior_mu": prior_mu, "prior_logvar": prior_logvar}
+        return {"nll": nll, "kl": kl, "prior_mu": prior_mu, "prior_logvar": prior_logvar,
+                "post_mu": post_mu, "post_logvar": post_logvar, "dec_mu": mu_x, "dec_logvar": lv_x}
 
     @torch.no_grad()
     def sample(self, num_steps, generator=None):
@@ -946,3 +958,134 @@ class STCN(nn.Module):
         return x[0]
         ### END SOLUTION
 '''
+
+
+# ---------------------------------------------------------------- wrong answers to the extended contract
+# (nll from the returned decoder parameters, KL summed over layers, z by reparameterisation in eval
+# mode too): the solution's answer cell with one change each.
+
+def _solution(task):
+    import nbformat
+    from pathlib import Path
+    nb = nbformat.read(Path(__file__).resolve().parents[2] / "solutions" / "a5_vrnn_stcn" / "a5_vrnn_stcn.ipynb", 4)
+    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == task]
+    return "".join(line + "\n" for line in cell.source.splitlines() if line.strip() not in
+                   ("### BEGIN SOLUTION", "### END SOLUTION"))
+
+
+def _variant(task, old, new):
+    source = _solution(task)
+    assert source.count(old) == 1, (task, old)
+    return source.replace(old, new)
+
+
+_VRNN_Z = "z = mu_q + torch.exp(0.5 * lv_q) * torch.randn_like(mu_q)"
+_STCN_Z = "z_above = mu_q + var_q.sqrt() * torch.randn_like(mu_q)"
+_NLL = "nll = 0.5 * (lv_x + (x{} - mu_x) ** 2 / lv_x.exp() + math.log(2 * math.pi)).sum(-1)"
+
+MUTANTS["VRNN"].update({
+    # the reconstruction term averaged over x's dimensions instead of summed
+    "nll_mean_over_x_dim": _variant("VRNN", _NLL.format("[:, t]"), _NLL.format("[:, t]")[:-8] + ".mean(-1)"),
+    # the posterior mean instead of a sample when the model is in eval mode
+    "posterior_mean_in_eval": _variant("VRNN", _VRNN_Z, _VRNN_Z + " if self.training else mu_q"),
+    # a sample without the reparameterisation: no gradient from the nll reaches the encoder
+    "sample_without_gradient": _variant("VRNN", _VRNN_Z, "z = torch.distributions.Normal(mu_q, torch.exp(0.5 * lv_q)).sample()"),
+})
+MUTANTS["STCN"].update({
+    # each layer's KL overwrites the one above instead of adding to it
+    "kl_overwritten_per_layer": _variant("STCN", "kl = kl + 0.5 * (", "kl = 0.5 * ("),
+    "nll_mean_over_x_dim": _variant("STCN", _NLL.format(""), _NLL.format("")[:-8] + ".mean(-1)"),
+    # the data term alone as the posterior (no precision-weighted merge with the prior)
+    "posterior_without_merge": _variant("STCN", """            var_q = 1.0 / (1.0 / var_h + 1.0 / var_p)
+            mu_q = (mu_h / var_h + mu_p / var_p) * var_q""", """            var_q, mu_q = var_h, mu_h"""),
+    "posterior_mean_in_eval": _variant("STCN", _STCN_Z, _STCN_Z + " if self.training else mu_q"),
+    "posterior_sample_detached": _variant("STCN", _STCN_Z, "z_above = (mu_q + var_q.sqrt() * torch.randn_like(mu_q)).detach()"),
+})
+
+# ---------------------------------------------------------------- do-nothing answers
+# Each must score at most a quarter of its task's points (`python -m autograder check`).
+
+_VRNN_ZEROS = '''\
+class VRNN(nn.Module):
+    def __init__(self, x_dim, h_dim, z_dim):
+        super().__init__()
+        self.x_dim, self.z_dim = x_dim, z_dim
+        self.bias = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        B, T, _ = x.shape
+        zeros = lambda *s: torch.zeros(*s) + 0 * self.bias
+        out = {k: zeros(B, T, self.z_dim) for k in ("prior_mu", "prior_logvar", "post_mu", "post_logvar")}
+        out.update(dec_mu=zeros(B, T, self.x_dim), dec_logvar=zeros(B, T, self.x_dim), kl=zeros(B, T))
+        out["nll"] = NLL
+        return out
+
+    def sample(self, num_steps, generator=None):
+        return torch.randn(num_steps, self.x_dim, generator=generator)
+'''
+
+_STCN_ZEROS = '''\
+class STCN(nn.Module):
+    def __init__(self, x_dim, channels, latent_dims, dilations):
+        super().__init__()
+        self.x_dim, self.latent_dims = x_dim, list(latent_dims)
+        self.bias = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        B, T, _ = x.shape
+        zeros = lambda *s: torch.zeros(*s) + 0 * self.bias
+        out = {k: [zeros(B, T, z) for z in self.latent_dims] for k in ("prior_mu", "prior_logvar", "post_mu", "post_logvar")}
+        out.update(dec_mu=zeros(B, T, self.x_dim), dec_logvar=zeros(B, T, self.x_dim), kl=zeros(B, T), nll=zeros(B, T))
+        return out
+
+    def sample(self, num_steps, generator=None):
+        return torch.randn(num_steps, self.x_dim, generator=generator)
+'''
+
+_LIBRARY = "from course_lib.models.{module} import {name}\n"
+
+DO_NOTHING = {
+    "gaussian_kl": {
+        "constant_zero": '''\
+def gaussian_kl(mu_q, logvar_q, mu_p, logvar_p):
+    return torch.zeros(mu_q.shape[:-1], dtype=mu_q.dtype)
+''',
+        "library_import": _LIBRARY.format(module="vrnn", name="gaussian_kl"),
+    },
+    "reparameterize": {
+        "returns_mu": '''\
+def reparameterize(mu, logvar, eps):
+    return mu
+''',
+        "library_import": _LIBRARY.format(module="vrnn", name="reparameterize"),
+    },
+    "precision_weighted_merge": {
+        "ignores_the_second_gaussian": '''\
+def precision_weighted_merge(mu_a, var_a, mu_b, var_b):
+    return mu_a, var_a
+''',
+        "library_import": _LIBRARY.format(module="stcn", name="precision_weighted_merge"),
+    },
+    "diag_gmm_log_prob": {
+        "constant_zero": '''\
+def diag_gmm_log_prob(x, logit_weights, means, log_stds):
+    return torch.zeros(x.shape[:-1], dtype=x.dtype)
+''',
+        "standard_normal_ignoring_the_mixture": '''\
+def diag_gmm_log_prob(x, logit_weights, means, log_stds):
+    return (-0.5 * x ** 2 - 0.5 * math.log(2 * math.pi)).sum(-1)
+''',
+        "library_import": _LIBRARY.format(module="handwriting", name="diag_gmm_log_prob"),
+    },
+    "VRNN": {
+        "zeros_and_a_sampler_that_ignores_the_model": _VRNN_ZEROS.replace("NLL", "zeros(B, T)"),
+        # a standard-normal "decoder" that ignores z and h: the nll is right for its own zero parameters
+        "standard_normal_decoder": _VRNN_ZEROS.replace(
+            "NLL", "0.5 * (x ** 2 + math.log(2 * math.pi)).sum(-1) + 0 * self.bias"),
+        "library_import": _LIBRARY.format(module="vrnn", name="VRNN"),
+    },
+    "STCN": {
+        "zeros_and_a_sampler_that_ignores_the_model": _STCN_ZEROS,
+        "library_import": _LIBRARY.format(module="stcn", name="STCN"),
+    },
+}
