@@ -50,7 +50,7 @@ bench-timing: setup  ## every notebook, the test suite and a fresh set-up, timed
 bench-wavenet: setup  ## WaveNet naive against cached generation (about a minute)
 	$(PY) bench/wavenet_generation.py
 
-bench-sharing: setup  ## one lecture alone against two at once, and notebook tests beside browser tests, per thread policy (about 30 min)
+bench-sharing: setup  ## lecture 05 alone against two copies at once, per kernel thread policy (a few minutes)
 	$(PY) bench/sharing.py
 
 bench-mnist: setup  ## binarized-MNIST NLL table against the papers (up to 30 min per model)

@@ -25,11 +25,14 @@ from course_lib.kernel import kernel_spec  # noqa: E402
 # The course's `python3` kernel (course_lib.kernel's thread policy), first on Jupyter's search path, so
 # the notebook tests and the browser tests' kernels run as students' kernels do after `make setup`,
 # whether or not this environment has been set up. Kernels inherit the variable from this process.
-_KERNELS = Path(tempfile.mkdtemp(prefix="course-jupyter-path-"))
-atexit.register(shutil.rmtree, _KERNELS, ignore_errors=True)
-(_KERNELS / "kernels" / "python3").mkdir(parents=True)
-(_KERNELS / "kernels" / "python3" / "kernel.json").write_text(json.dumps(kernel_spec()))
-os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(_KERNELS), os.environ.get("JUPYTER_PATH")]))
+# bench/sharing.py runs the tests with other kernels: it names their folder in COURSE_TEST_JUPYTER_PATH.
+_KERNELS = os.environ.get("COURSE_TEST_JUPYTER_PATH")
+if not _KERNELS:
+    _KERNELS = tempfile.mkdtemp(prefix="course-jupyter-path-")
+    atexit.register(shutil.rmtree, _KERNELS, ignore_errors=True)
+    (Path(_KERNELS) / "kernels" / "python3").mkdir(parents=True)
+    (Path(_KERNELS) / "kernels" / "python3" / "kernel.json").write_text(json.dumps(kernel_spec()))
+os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [_KERNELS, os.environ.get("JUPYTER_PATH")]))
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
