@@ -12,12 +12,14 @@ ARG PIP_EXTRA_ARGS=""
 COPY requirements.txt pyproject.toml Makefile README.md STYLE.md environment.yml ./
 RUN python -m venv .venv && .venv/bin/python -m pip install -q $PIP_EXTRA_ARGS -r requirements.txt
 COPY course_lib course_lib
+COPY scripts scripts
 
 # Students: lectures, the released assignments and the exchange's settings; no solutions, no autograder.
 FROM env AS lab
 COPY deploy/requirements-hub.txt deploy/requirements-hub.txt
-RUN .venv/bin/python -m pip install -q --no-deps -e . && .venv/bin/python -m course_lib.setup_lab \
-    && .venv/bin/python -m pip install -q -r deploy/requirements-hub.txt
+# scripts/setup_lab.py last: pip (re)installs ipykernel's own kernel spec, which the course's replaces.
+RUN .venv/bin/python -m pip install -q --no-deps -e . && .venv/bin/python -m pip install -q -r deploy/requirements-hub.txt \
+    && .venv/bin/python scripts/setup_lab.py
 COPY lectures lectures
 COPY assignments assignments
 COPY deploy/nbgrader_config_exchange.py /etc/jupyter/nbgrader_config.py
