@@ -137,6 +137,13 @@ def sandbox_problem() -> str | None:
     for tool in ("bwrap", "prlimit") + (("setpriv",) if _is_root() else ()):
         if shutil.which(tool) is None:
             return f"{tool} was not found"
+    venv, base = _python_paths()
+    interpreter = Path(os.path.realpath(venv / "bin" / "python"))
+    if not (interpreter.is_relative_to(base) or interpreter.is_relative_to(venv)):
+        # only the venv and the base install are bound: the venv's python would not exist in the sandbox
+        # (seen when this user may not read the base install and Python fell back to another one)
+        return (f"the virtual environment's python ({interpreter}) lies outside the Python install this grader "
+                f"runs on ({base}); run the grader with a Python whose install this user can read")
     ns, inside = _namespaces(SLOTS + 999)
     cmd = ["bwrap", *ns, *_system_mounts(), "--proc", "/proc", "--dev", "/dev", "--",
            *inside, "/bin/sh", "-c", _PROBE_SCRIPT]
