@@ -129,11 +129,19 @@ def attack_sources(p: dict) -> dict[str, str]:
         "        subprocess.run(['fallocate', '-n', '-l', '2G', d + '/keep'], capture_output=True)\n"
         "    try:\n        with open('/dev/shm/fill', 'wb') as fh:\n            for _ in range(1024):\n"
         "                fh.write(b'0' * 2**20)\n    except OSError:\n        pass\n" + RIGHT)
-    s["many_procs"] = (   # 6 processes of 300 MB each: under the per-process limit, over the total
-        "import os, time\n"
-        "def square(x):\n    kids = []\n    for i in range(6):\n        pid = os.fork()\n        if pid == 0:\n"
-        "            try:\n                a = np.ones(300 * 2**20 // 8)\n                time.sleep(1)\n"
+    # 6 processes of 300 MB each: under the per-process limit, over the total. Each child holds its
+    # memory until all six have theirs (a barrier on two pipes), so they overlap however slowly they fork.
+    s["many_procs"] = (
+        "import os\n"
+        "def square(x):\n    ready_r, ready_w = os.pipe()\n    go_r, go_w = os.pipe()\n    kids = []\n"
+        "    for i in range(6):\n        pid = os.fork()\n        if pid == 0:\n"
+        "            try:\n                os.close(ready_r)\n                os.close(go_w)\n"
+        "                a = np.ones(300 * 2**20 // 8)\n                os.write(ready_w, b'x')\n"
+        "                os.close(ready_w)\n                os.read(go_r, 1)\n"
         "                os._exit(0)\n            except BaseException:\n                os._exit(1)\n        kids.append(pid)\n"
+        "    os.close(ready_w)\n    os.close(go_r)\n"
+        "    while os.read(ready_r, 6):\n        pass\n"
+        "    os.close(go_w)\n"
         "    codes = [os.waitpid(k, 0)[1] for k in kids]\n"
         "    if all(c == 0 for c in codes):\n" + INNER_RIGHT + WRONG)
     s["a0_cpu_hog"] = (
