@@ -31,7 +31,7 @@ INCLUDE_FILES = ["environment.yml", "requirements.txt", "pyproject.toml", "STYLE
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
 # Bundle paths whose code may match solutions: the reference models the lectures use. The grader
 # hides these modules from submissions.
-REFERENCE_CODE = tuple(f"student-course/{m.replace('.', '/')}" + ("/" if (ROOT / m.replace(".", "/")).is_dir() else ".py")
+REFERENCE_CODE = tuple(m.replace(".", "/") + ("/" if (ROOT / m.replace(".", "/")).is_dir() else ".py")
                        for m in protocol.HIDDEN_MODULES)
 LEAK_SHARE = 0.7   # share of a solution block found in one piece of bundled code that counts as a leak
 
@@ -202,7 +202,9 @@ def find_solution_code(zip_path: Path, root: Path = ROOT) -> tuple[list[str], li
                 hits[path] = max(hits.get(path, 0.0), float(sims[0]))
         for path, share in sorted(hits.items()):
             line = f"{where} found in {path} ({share:.0%} of it): {snippet.strip()[:60]!r}"
-            (reference if path.startswith(REFERENCE_CODE) else leaks).append(line)
+            # paths inside the student bundle start with its folder; a Gradescope zip has none
+            in_course = path.removeprefix("student-course/")
+            (reference if in_course.startswith(REFERENCE_CODE) else leaks).append(line)
     return leaks, reference
 
 
@@ -218,7 +220,7 @@ def main() -> int:
         names = zf.namelist()
     print(f"wrote {out} ({len(names)} files, {out.stat().st_size / 1024:.0f} KB)")
     print(f"The lecture library contains reference models: {len(reference)} solution block(s) match code in "
-          f"{', '.join(p.split('/', 1)[1] for p in REFERENCE_CODE)} (shipped on purpose for the lectures; hidden "
+          f"{', '.join(REFERENCE_CODE)} (shipped on purpose for the lectures; hidden "
           "during grading; the student README says so; the similarity report compares answers with them).")
     for line in reference[:40]:
         print("  " + line)
