@@ -180,7 +180,8 @@ def test_one_test_per_check_details_after_the_due_date(harness):
     assert all(t["visibility"] == "after_due_date" for t in nll)
     failed = [t for t in nll if t["status"] == "failed"]
     assert failed and all(t["output"] not in partial["output"] for t in failed)   # not shown on submit
-    assert "average_nll" in partial["output"] and "partial" in partial["output"]   # but the task's score is
+    # but the task's score and status are (a sum where a mean is asked fails the values gate: 0, "failed")
+    assert "average_nll" in partial["output"] and "failed" in partial["output"]
 
 
 def test_crashes_and_attacks_are_contained(harness):
