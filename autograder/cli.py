@@ -1,4 +1,4 @@
-"""python -m autograder release|grade|check|export|similarity|merge|gradescope (see autograder/README.md)."""
+"""python -m autograder release|grade|feedback|check|export|similarity|merge|gradescope (see autograder/README.md)."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from autograder import collect, lms, protocol, report, sandbox, shard
+from autograder import collect, lms, protocol, report, sandbox, shard, store
 from autograder.grade import Course, Progress, grade_all, load_assignment
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1]
@@ -114,24 +114,38 @@ def cmd_grade(args) -> int:
             if args.shard:
                 subs = shard.select(subs, *args.shard)
                 log(f"shard {args.shard[0]}/{args.shard[1]}: {len(subs)} submission(s)")
+            if args.only:
+                found = sorted(s.student_id for s in subs)
+                subs = [s for s in subs if s.student_id == args.only]
+                if not subs:
+                    print(f"error: --only {args.only}: no submission of that student in {src} (its students: "
+                          f"{', '.join(found[:20]) or 'none'}{' ...' if len(found) > 20 else ''})", file=sys.stderr)
+                    return 2
             log(f"grading {len(subs)} submission(s) of {assignment.name} with {args.workers} worker(s)")
             t0 = time.monotonic()
-            progress = Progress(out, assignment)
+            progress = Progress(out, assignment, unsafe, force=[args.only] if args.only else [], log=log)
             results = grade_all(assignment, subs, limits, unsafe, args.workers, log=log, on_result=on_result,
                                 progress=progress)
             log(f"graded {len(results)} submission(s) in {time.monotonic() - t0:.1f} s")
-        report.write_scores(out / "scores.csv", assignment, results)
-        report.write_grades(out / "grades.csv", assignment, results)
+        class_results = progress.class_results()
+        report.write_scores(out / "scores.csv", assignment, class_results)
+        report.write_grades(out / "grades.csv", assignment, class_results)
+        log(progress.summary())
         if args.shard:
-            shard.write_manifest(out, assignment.name, *args.shard, [r.student_id for r in results])
+            shard.write_manifest(out, assignment.name, *args.shard, [r.student_id for r in class_results])
         if not args.no_gradebook:
-            report.record_gradebook(course.gradebook_path, assignment, results)
-            log(f"recorded scores in the gradebook {course.gradebook_path}")
+            batch = store.load(out, assignment, log)
+            batch = [batch[r.student_id].result for r in results if r.student_id in batch]
+            hand = report.record_gradebook(course.gradebook_path, assignment, batch)
+            log(f"recorded scores and the autograder's messages (as comments) in the gradebook {course.gradebook_path}")
+            # a student graded again after hand grading keeps the hand-graded points in the feedback
+            report.regenerate_feedback(out, assignment, None, set(hand), log, hand)
     finally:
         log_file.close()
     if not args.quiet:
         print_table(assignment, results)
-    print(f"wrote {out / 'scores.csv'}, {out / 'grades.csv'}, {out / 'feedback'}/, {out / 'grading.log'}")
+    print(f"wrote {out / 'scores.csv'}, {out / 'grades.csv'} ({len(class_results)} student(s), the whole class), "
+          f"{out / 'feedback'}/, {out / 'grading.log'}")
     return 0
 
 
@@ -178,6 +192,23 @@ def cmd_export(args) -> int:
     for w in warnings:
         print(f"warning: {w}")
     print(f"wrote {path}: the final grades, to import into {args.lms.capitalize()}")
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    """Every student's feedback page again, after hand grading in formgrader."""
+    course = _course(args)
+    assignment = load_assignment(args.assignment, course)
+    out = Path(args.out or f"grading/{args.assignment}").resolve()
+    if not (out / store.FOLDER).is_dir():
+        print(f"error: no graded class in {out} (no {store.FOLDER}/ folder): grade the assignment first "
+              f"(make grade A={args.assignment}), or pass the grade command's --out folder", file=sys.stderr)
+        return 2
+    db = course.gradebook_path
+    if not db.exists():
+        print(f"warning: no gradebook at {db}: written questions are shown as not graded yet", file=sys.stderr)
+    written = report.regenerate_feedback(out, assignment, db if db.exists() else None, log=print)
+    print(f"wrote {len(written)} feedback page(s) under {out / 'feedback'}/")
     return 0
 
 
@@ -246,8 +277,17 @@ def main(argv=None) -> int:
     g.add_argument("--unsafe-no-sandbox", action="store_true", help="grade without bubblewrap (trusted tests only)")
     g.add_argument("--shard", type=shard.shard_arg, default=None, metavar="I/N",
                    help="grade only shard I of N (0 <= I < N, split by a hash of the student id); see merge")
+    g.add_argument("--only", default=None, metavar="ID",
+                   help="grade only this student's submission again (its record in the class is replaced)")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(fn=cmd_grade)
+
+    f = sub.add_parser("feedback", help="regenerate every student's feedback HTML from the class's results "
+                                        "and the gradebook's hand grades and comments")
+    f.add_argument("assignment")
+    f.add_argument("--out", default=None, help="the grade command's output folder (default grading/<assignment>)")
+    f.add_argument("--gradebook", default=None, help="nbgrader gradebook (default <course>/gradebook.db)")
+    f.set_defaults(fn=cmd_feedback)
 
     e = sub.add_parser("export", help="final grades (autograded + hand-graded - late penalty) for the LMS's import")
     e.add_argument("assignment")

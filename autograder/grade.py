@@ -1,11 +1,11 @@
 """Grading: probe each submission in the sandbox, judge outside, collect one row per student and task."""
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 import threading
 import time
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import notebooks, protocol, sandbox, tasks as task_registry
+from autograder import notebooks, protocol, sandbox, store, tasks as task_registry
 from autograder.collect import Submission
 from autograder.taskapi import Context, run_check
 
@@ -317,7 +317,39 @@ def _clean(text, limit: int = protocol.MAX_MESSAGE) -> str:
     return protocol.clean_text(text, limit)
 
 
-def judge_task(assignment: Assignment, task, sid: str, probe: ProbeOutput, ref, inputs, cells_for_task) -> TaskResult:
+_NAME_ERROR = re.compile(r"NameError: name '([A-Za-z_][A-Za-z0-9_]{0,63})' is not defined")
+
+
+def name_error_explainer(nb, own_cells: list[notebooks.AnswerCell]):
+    """A function that rewrites the runner's "NameError: name 'x' is not defined" for one task's
+    messages: a name another cell of the notebook defines gets the rule that answer cells stand alone;
+    a name the notebook's code contains (a typo, a variable never assigned) is kept; any other name
+    (the submission could raise a NameError naming anything) is dropped."""
+    own = set().union(*(c.binds for c in own_cells)) if own_cells else set()
+    own_index = {c.index for c in own_cells}
+    elsewhere, written = {}, set()
+    for i, cell in enumerate(nb.cells):
+        if cell.get("cell_type") != "code":
+            continue
+        code = notebooks.to_python(notebooks._source(cell))
+        written.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code))
+        if i not in own_index:
+            for name in notebooks.bound_names(code):
+                elsewhere.setdefault(name, i)
+
+    def explain(text: str) -> str:
+        def one(m):
+            name = m.group(1)
+            if name in elsewhere and name not in own:
+                return (f"NameError: `{name}` is defined in cell {elsewhere[name] + 1}, not in this answer cell; "
+                        f"each answer cell must stand alone: copy the helper `{name}` into this cell")
+            return m.group(0) if name in written else "NameError"
+        return _NAME_ERROR.sub(one, str(text))
+    return explain
+
+
+def judge_task(assignment: Assignment, task, sid: str, probe: ProbeOutput, ref, inputs, cells_for_task,
+               explain=lambda text: text) -> TaskResult:
     max_score = assignment.points[task.name]
     if not cells_for_task:
         return TaskResult(sid, task.name, 0.0, max_score, "missing_cell",
@@ -343,20 +375,20 @@ def judge_task(assignment: Assignment, task, sid: str, probe: ProbeOutput, ref, 
     meta, arrays = res
     if meta.get("missing"):
         errs = meta.get("cell_errors") or []
-        why = f" (the answer cell raised {_clean(errs[0], 80)})" if errs else ""
+        why = f" (the answer cell raised {explain(_clean(errs[0], 80))})" if errs else ""
         return TaskResult(sid, task.name, 0.0, max_score, "not_defined",
                           _clean("; ".join(notes + [f"the answer cell does not define {task.target}{why}"])))
     if meta.get("cell_errors"):
-        notes.append(f"the answer cell raised {_clean(meta['cell_errors'][0], 80)}")
+        notes.append(f"the answer cell raised {explain(_clean(meta['cell_errors'][0], 80))}")
     if meta.get("probe_error"):
-        notes.append(f"probing stopped early: it raised {_clean(meta['probe_error'], 80)}")
+        notes.append(f"probing stopped early: it raised {explain(_clean(meta['probe_error'], 80))}")
     records = meta.get("records") if isinstance(meta.get("records"), dict) else {}
     ref_meta, ref_arrays = ref[task.name]
     ctx = Context(records, arrays, ref_meta.get("records", {}), ref_arrays, inputs[task.name])
     outcomes = []
     for check in task.checks:
         passed, message = run_check(check, ctx)
-        outcomes.append((check.name, check.weight, passed, _clean(message)))
+        outcomes.append((check.name, check.weight, passed, _clean(explain(_clean(message)), 2 * protocol.MAX_MESSAGE)))
     total = sum(c.weight for c in task.checks)
     got = sum(w for _, w, p, _ in outcomes if p)
     score = round(max_score * got / total, 2)
@@ -366,7 +398,11 @@ def judge_task(assignment: Assignment, task, sid: str, probe: ProbeOutput, ref, 
         status = "failed"
     else:
         status = "partial"
-    failed = [f"{n}: {m}" for n, _, p, m in outcomes if not p]
+    by_message: dict[str, list[str]] = {}    # checks failed for one reason are named together
+    for n, _, p, m in outcomes:
+        if not p:
+            by_message.setdefault(m, []).append(n)
+    failed = [f"{', '.join(names)}: {m}" for m, names in by_message.items()]
     summary = f"{sum(p for *_, p, _ in outcomes)}/{len(outcomes)} checks passed"
     if failed:
         summary += "; " + "; ".join(failed[:3]) + (" ..." if len(failed) > 3 else "")
@@ -401,8 +437,10 @@ def grade_submission(assignment: Assignment, sub: Submission, inputs, ref, limit
         return StudentResult(sid, nb_label, _rows_for_all(assignment, sid, "invalid_notebook",
                                                           f"more than {protocol.MAX_CELLS} answer cells"), sub.notes)
     probe = run_probe(assignment, cells, inputs, limits, unsafe, student_id=sid)
-    rows = [judge_task(assignment, t, sid, probe, ref, inputs, [c for c in cells if c.task == t.name])
-            for t in assignment.tasks]
+    rows = []
+    for t in assignment.tasks:
+        own = [c for c in cells if c.task == t.name]
+        rows.append(judge_task(assignment, t, sid, probe, ref, inputs, own, name_error_explainer(nb, own)))
     placed = notebooks.placement(nb, cells, {t.name: t.target for t in assignment.tasks})
     for row in rows:
         if row.task in placed.uncredited:
@@ -443,67 +481,67 @@ def submission_digest(assignment: Assignment, sub: Submission, limits: sandbox.L
 
 
 class Progress:
-    """scores.csv written as each submission finishes, with a journal (`.graded`: student id and the
-    digest of what was graded), so a crash or a kill loses no finished grade and a re-run resumes:
-    a student whose submission, grader and limits are unchanged keeps the rows already written."""
+    """The class's store (autograder/store.py) as grading goes: each finished submission's whole
+    record is written at once and scores.csv regenerated for the whole class (every student in the
+    store, from this run and earlier ones), so a crash or a kill loses no finished grade and a later
+    batch adds to the class. A re-run resumes a student whose submission, grader and limits are
+    unchanged (the record's digest), except the students in `force` (`grade --only ID`)."""
 
-    def __init__(self, out: Path, assignment: Assignment):
+    def __init__(self, out: Path, assignment: Assignment, unsafe: bool = False, force=(), log=print):
         from autograder import report
 
-        self.scores, self.journal = out / "scores.csv", out / ".graded"
-        self.assignment, self.report = assignment, report
+        self.out, self.assignment, self.unsafe, self.report = Path(out), assignment, unsafe, report
+        self.force = set(force)
         self.lock = threading.Lock()
-        self.done: dict[str, str] = {}
-        rows: dict[str, list] = {}
-        try:
-            for line in self.journal.read_text(encoding="utf-8").splitlines():
-                entry = json.loads(line)
-                self.done[str(entry["student_id"])] = str(entry["digest"])
-            with open(self.scores, newline="", encoding="utf-8") as fh:
-                for r in csv.DictReader(fh):
-                    if r.get("assignment") == assignment.name:
-                        rows.setdefault(r["student_id"], []).append(r)
-        except (OSError, ValueError, KeyError, TypeError):
-            self.done = {}
-        self.rows = rows
-        names = assignment.task_names
-        # keep only complete students; start the files again with them
-        self.kept = {sid: rs for sid, rs in rows.items() if sid in self.done and sorted(r["task"] for r in rs) == sorted(names)}
-        self.done = {sid: d for sid, d in self.done.items() if sid in self.kept}
-        with open(self.scores, "w", encoding="utf-8") as fh:
-            fh.write(report.score_lines(assignment, [self._from_rows(sid) for sid in sorted(self.kept)], header=True))
-        with open(self.journal, "w", encoding="utf-8") as fh:
-            for sid in sorted(self.done):
-                fh.write(json.dumps({"student_id": sid, "digest": self.done[sid]}) + "\n")
+        self.stored = store.load(self.out, assignment, log)
+        self.before = dict(self.stored)
+        self.outcomes: dict[str, str] = {}    # student id -> added / replaced / unchanged, this run
+        self.write_class()
 
-    def _from_rows(self, sid: str) -> StudentResult:
-        by = {r["task"]: r for r in self.kept[sid]}
-        tasks = [TaskResult(sid, t, float(by[t]["score"]), float(by[t]["max_score"]), by[t]["status"], by[t]["message"])
-                 for t in self.assignment.task_names]
-        return StudentResult(sid, self.assignment.notebook_name, tasks, ["resumed: unchanged since the last run"])
+    def class_results(self) -> list[StudentResult]:
+        return [self.stored[sid].result for sid in sorted(self.stored)]
+
+    def write_class(self) -> None:
+        self.report.write_scores(self.out / "scores.csv", self.assignment, self.class_results())
 
     def resumed(self, sub: Submission, digest: str) -> StudentResult | None:
-        if self.done.get(sub.student_id) == digest:
-            return self._from_rows(sub.student_id)
-        return None
-
-    def finished(self, result: StudentResult, digest: str) -> None:
+        prev = self.stored.get(sub.student_id)
+        if sub.student_id in self.force or prev is None or prev.digest != digest:
+            return None
         with self.lock:
-            with open(self.scores, "a", encoding="utf-8") as fh:
-                fh.write(self.report.score_lines(self.assignment, [result], header=False))
-                fh.flush()
-                os.fsync(fh.fileno())
-            with open(self.journal, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps({"student_id": result.student_id, "digest": digest}) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
+            self.outcomes[sub.student_id] = "unchanged"
+        return prev.result
+
+    def finished(self, result: StudentResult, digest: str, sha256: str | None) -> str:
+        """Store the result, regenerate scores.csv; returns what happened to the student's record,
+        with the scores before and after."""
+        with self.lock:
+            prev = self.before.get(result.student_id)
+            word = store.outcome(prev, sha256, result)
+            store.save(self.out, self.assignment.name, result, sha256, digest, self.unsafe)
+            self.stored[result.student_id] = store.Stored(result, sha256, digest, self.unsafe)
+            self.outcomes[result.student_id] = word
+            self.write_class()
+        now = f"{sum(t.score for t in result.tasks):g}/{sum(t.max_score for t in result.tasks):g}"
+        if word == "added":
+            return f"added to the class ({now})"
+        if word == "unchanged":
+            return f"unchanged (the same file and the same scores, {now})"
+        was = f"{sum(t.score for t in prev.result.tasks):g}"
+        why = "a new file" if prev.file_sha256 != sha256 else "the same file, graded again"
+        return f"replaced (was {was}, now {now}; {why})"
+
+    def summary(self) -> str:
+        by = {w: sorted(s for s, o in self.outcomes.items() if o == w) for w in ("added", "replaced", "unchanged")}
+        return (f"the class has {len(self.stored)} student(s) in {self.out / store.FOLDER}; this run: "
+                + "; ".join(f"{w} {len(ids)}" + (f" ({', '.join(ids)})" if ids else "") for w, ids in by.items()))
 
 
 def grade_all(assignment: Assignment, subs: list[Submission], limits: sandbox.Limits, unsafe: bool,
               workers: int, log=print, on_result=None, progress: Progress | None = None) -> list[StudentResult]:
     """Grade every submission. With `on_result`, each result is handed over as soon as it is final
-    (feedback, log) and then reduced to its scores; with `progress`, each is written to scores.csv
-    at once and unchanged ones are resumed."""
+    (feedback, log) and then reduced to its scores; with `progress`, each is stored and scores.csv
+    regenerated at once, and unchanged ones are resumed from the store."""
     inputs = task_inputs(assignment)
     ref = reference(assignment, inputs, limits, unsafe, log=log)
     lock = threading.Lock()
@@ -529,7 +567,8 @@ def grade_all(assignment: Assignment, subs: list[Submission], limits: sandbox.Li
             f"({', '.join(f'{t.task}={t.status}' for t in r.tasks)})")
         with lock:
             if progress:
-                progress.finished(r, digest)
+                log(f"{protocol.clean_text(sub.student_id, 80)}: "
+                    f"{progress.finished(r, digest, store.file_sha256(sub.notebook))}")
             if on_result:
                 on_result(r)
                 r.answers, r.output_excerpt = {}, ""

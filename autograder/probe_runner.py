@@ -154,11 +154,22 @@ def _known_exceptions():
 _KNOWN_EXC = _known_exceptions()
 
 
+_NameError = builtins.NameError
+_name_error_name = _NameError.__dict__["name"].__get__
+_isidentifier = builtins.str.isidentifier
+
+
 def _describe_exception(err):
-    """The exception's type, never its message (which could carry hidden inputs or the probe's source)."""
+    """The exception's type, never its message (which could carry hidden inputs or the probe's source).
+    A NameError also gives the missing name in Python's words, when it is a plain identifier; the judge
+    shows it only if the notebook's own code contains that name (grade.explain_name_errors)."""
     t = _type(err)
     entry = _KNOWN_EXC.get(id(t))
     if entry is not None and entry[0] is t:
+        if t is _NameError:
+            name = _name_error_name(err)
+            if _type(name) is _str and _len(name) <= 64 and _isidentifier(name):
+                return f"NameError: name '{name}' is not defined"
         return entry[1]
     try:
         for base in _mro_of(t):

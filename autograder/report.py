@@ -5,6 +5,7 @@ import csv
 import html
 import io
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import protocol
@@ -70,9 +71,10 @@ table{border-collapse:collapse;width:100%;margin-bottom:1.5em}td,th{border:1px s
 .pass{color:#17612b}.fail{color:#a31515}.warn{background:#fff3cd;padding:.5em;border:1px solid #e0c36b}"""
 
 
-def write_feedback(folder: Path, assignment, result, unsafe: bool) -> Path:
-    """feedback/<student_id>/<notebook>.html: each task, each check and its message. No hidden inputs
-    or reference values appear (check messages are written not to reveal them)."""
+def write_feedback(folder: Path, assignment, result, unsafe: bool, hand=None) -> Path:
+    """feedback/<student_id>/<notebook>.html: each task, each check and its message, and the written
+    questions (graded by hand, or pending) from `hand` (a HandGrades from the gradebook). No hidden
+    inputs or reference values appear (check messages are written not to reveal them)."""
     out_dir = folder / result.student_id
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -84,9 +86,7 @@ def write_feedback(folder: Path, assignment, result, unsafe: bool) -> Path:
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(assignment.name)}: feedback for "
              f"{e(result.student_id)}</title><style>{_CSS}</style></head><body>",
              f"<h1>{e(assignment.name)}: feedback for {e(result.student_id)}</h1>",
-             f"<p>Autograded score: <b>{_fmt(total)} / {_fmt(auto_max)}</b>"
-             + (f" (written questions, graded by hand: {_fmt(assignment.manual_points)} more points)"
-                if assignment.manual_points else "") + "</p>"]
+             _score_header_html(assignment, result, hand)]
     if unsafe:
         parts.append("<p class='warn'>This submission was graded WITHOUT the sandbox (--unsafe-no-sandbox).</p>")
     for note in result.notes:
@@ -94,6 +94,7 @@ def write_feedback(folder: Path, assignment, result, unsafe: bool) -> Path:
     for t in result.tasks:
         parts.append(f"<h2>{e(t.task)}: {_fmt(t.score)} / {_fmt(t.max_score)} ({e(t.status)})</h2>")
         parts.append(f"<p><samp>{e(t.message)}</samp></p>")
+        parts += _task_hand_html(t, hand)
         if not t.checks:
             continue
         parts.append("<table><tr><th>check</th><th>weight</th><th>result</th><th>message</th></tr>")
@@ -101,6 +102,7 @@ def write_feedback(folder: Path, assignment, result, unsafe: bool) -> Path:
             cls, word = ("pass", "passed") if passed else ("fail", "failed")
             parts.append(f"<tr><td>{e(name)}</td><td>{weight:g}</td><td class='{cls}'>{word}</td><td><samp>{e(message)}</samp></td></tr>")
         parts.append("</table>")
+    parts += _written_html(assignment, hand)
     parts.append("<p>Grades come from hidden probes of your functions run in a sandbox; the visible tests in the "
                  "notebook check the same properties on other inputs.</p></body></html>")
     path = out_dir / f"{assignment.source_path.stem}.html"
@@ -124,9 +126,11 @@ def _distribute(score: float, cells: list[tuple[str, float]]) -> dict[str, float
     return out
 
 
-def record_gradebook(db_path: Path, assignment, results) -> None:
-    """Write the assignment's structure and every student's per-test-cell scores into nbgrader's
-    gradebook, so formgrader, `nbgrader export` and `nbgrader generate_feedback` see our grades."""
+def record_gradebook(db_path: Path, assignment, results) -> dict:
+    """Write the assignment's structure, every student's per-test-cell scores and each task's
+    autograder messages (as the comment of its answer cell) into nbgrader's gradebook, so
+    formgrader, `nbgrader export` and `nbgrader generate_feedback` see our grades. Returns the
+    students' hand grades found there (HandGrades by student id), for their feedback."""
     import os
     import sys
 
@@ -176,7 +180,13 @@ def record_gradebook(db_path: Path, assignment, results) -> None:
                     grade.auto_score = value
                     grade.manual_score = None
                     grade.needs_manual_grade = False
+                try:   # formgrader shows it in the comment box of the task's answer cell, above its test cells
+                    gb.find_comment(task, nb_name, assignment.name, r.student_id).auto_comment = \
+                        autograder_comment(by_task[task])
+                except MissingEntry:
+                    pass
             gb.db.commit()
+        return hand_grades_in(gb, assignment, {r.student_id for r in results})
 
 
 def write_autograded(course_root: Path, assignment, results) -> None:
@@ -207,3 +217,171 @@ def json_copy(obj):
     import json
 
     return json.loads(json.dumps(obj))
+
+
+# ---------------------------------------------------------------- hand grading back to students
+
+
+def autograder_comment(task) -> str:
+    """A task's result as the gradebook comment of its answer cell (formgrader shows it in the
+    cell's comment box until a grader types their own). nbgrader's own feedback renders comments as
+    Markdown, raw HTML included, so angle brackets from messages become look-alike quotes."""
+    lines = [f"Autograder: {_fmt(task.score)} / {_fmt(task.max_score)} points ({task.status}). {task.message}"]
+    for name, weight, passed, message in task.checks:
+        lines.append(f"- {'passed' if passed else 'FAILED'} ({weight:g}) {name}: {message}")
+    text = "\n".join(protocol.clean_text(line, 2 * protocol.MAX_MESSAGE) for line in lines)
+    return text.replace("<", "\u2039").replace(">", "\u203a")
+
+
+@dataclass
+class Written:
+    grade_id: str
+    max_score: float
+    score: float | None      # None: not graded yet
+    comment: str | None
+
+
+@dataclass
+class HandGrades:
+    """What graders gave one student in formgrader: the written questions' points and comments,
+    comments on answer cells, and test-cell points they changed (task -> the task's points)."""
+    written: dict = field(default_factory=dict)          # grade_id -> Written
+    comments: dict = field(default_factory=dict)         # task -> the grader's comment
+    task_scores: dict = field(default_factory=dict)      # task -> points after a grader's change
+
+
+def _written_ids(assignment) -> list[tuple[str, float]]:
+    from autograder import notebooks
+
+    return [(gid, pts) for gid, pts, _ in notebooks.grade_cells(assignment.source_nb)
+            if notebooks.task_of_grade_id(gid, assignment.task_names) is None]
+
+
+def read_hand_grades(db_path: Path, assignment) -> dict:
+    """student_id -> HandGrades, read with nbgrader's Gradebook API (formgrader writes a grade's
+    `manual_score` and a comment's `manual_comment`)."""
+    import sys
+    import warnings
+
+    bindir = str(Path(sys.executable).parent)   # nbgrader runs `alembic` by name
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    from nbgrader.api import Gradebook, MissingEntry
+
+    warnings.filterwarnings("ignore", module="sqlalchemy")
+    with Gradebook(f"sqlite:///{db_path}") as gb:
+        try:
+            gb.find_assignment(assignment.name)
+        except MissingEntry:
+            return {}
+        return hand_grades_in(gb, assignment)
+
+
+def hand_grades_in(gb, assignment, student_ids=None) -> dict:
+    """read_hand_grades on an open Gradebook, for all students or those in `student_ids`."""
+    from autograder import notebooks
+
+    names = assignment.task_names
+    written_ids = dict(_written_ids(assignment))
+    nb_name = assignment.source_path.stem
+    out = {}
+    for sub in gb.assignment_submissions(assignment.name):
+        if student_ids is not None and sub.student.id not in student_ids:
+            continue
+        hand = HandGrades()
+        for nb in sub.notebooks:
+            if nb.name != nb_name:
+                continue
+            comments = {c.name: c.manual_comment for c in nb.comments}
+            per_task: dict = {}
+            for g in nb.grades:
+                if g.name in written_ids:
+                    hand.written[g.name] = Written(g.name, float(g.max_score or 0.0), g.manual_score,
+                                                   comments.get(g.name) or None)
+                    continue
+                task = notebooks.task_of_grade_id(g.name, names)
+                if task is not None:
+                    value = g.manual_score if g.manual_score is not None else (g.auto_score or 0.0)
+                    changed, total = per_task.get(task, (False, 0.0))
+                    per_task[task] = (changed or g.manual_score is not None, total + value)
+            hand.task_scores = {t: round(v, 2) for t, (changed, v) in per_task.items() if changed}
+            hand.comments = {t: comments[t] for t in names if comments.get(t)}
+        out[sub.student.id] = hand
+    return out
+
+
+def _pts(x: float) -> str:
+    return f"{x:g}"
+
+
+def _points(x: float) -> str:
+    return f"{_pts(x)} point{'' if x == 1 else 's'}"
+
+
+def _score_header_html(assignment, result, hand) -> str:
+    """The page's first line: the autograded points, then the written questions as awarded or
+    pending (never a number that reads as awarded when it is not)."""
+    auto = sum((hand.task_scores.get(t.task, t.score) if hand else t.score) for t in result.tasks)
+    auto_max = sum(t.max_score for t in result.tasks)
+    text = f"<p>Autograded: <b>{_fmt(auto)} / {_fmt(auto_max)}</b>"
+    written = _written_ids(assignment)
+    if not written:
+        return text + "</p>"
+    graded = [(w.score, w.max_score) for w in (hand.written.values() if hand else []) if w.score is not None]
+    given, given_max = sum(s for s, _ in graded), sum(m for _, m in graded)
+    pending = sum(p for _, p in written) - given_max
+    if not graded:
+        return text + f". Written questions: not graded yet ({_points(pending)} pending).</p>"
+    text += f". Written questions, graded by hand: <b>{_fmt(given)} / {_fmt(given_max)}</b>"
+    if pending > 0:
+        return text + f"; not graded yet: {_points(pending)} pending.</p>"
+    return text + f". Total: <b>{_fmt(auto + given)} / {_fmt(auto_max + given_max)}</b>.</p>"
+
+
+def _comment_html(comment: str | None) -> list[str]:
+    if not comment:
+        return []
+    return [f"<blockquote style='white-space:pre-wrap'>Grader's comment: {html.escape(comment)}</blockquote>"]
+
+
+def _task_hand_html(task, hand) -> list[str]:
+    if hand is None:
+        return []
+    parts = []
+    if task.task in hand.task_scores:
+        parts.append(f"<p>A grader changed this task's points by hand to <b>{_fmt(hand.task_scores[task.task])} / "
+                     f"{_fmt(task.max_score)}</b> (the autograder gave {_fmt(task.score)}).</p>")
+    return parts + _comment_html(hand.comments.get(task.task))
+
+
+def _written_html(assignment, hand) -> list[str]:
+    written = _written_ids(assignment)
+    if not written:
+        return []
+    parts = ["<h2>Written questions (graded by hand)</h2>", "<ul>"]
+    for gid, pts in written:
+        w = hand.written.get(gid) if hand else None
+        if w is None or w.score is None:
+            parts.append(f"<li>{html.escape(gid)}: written question: not graded yet ({_points(pts)} pending)</li>")
+        else:
+            parts.append(f"<li>{html.escape(gid)}: written question: {_pts(w.score)} / {_points(w.max_score)}, "
+                         "graded by hand" + "".join(_comment_html(w.comment)) + "</li>")
+    return parts + ["</ul>"]
+
+
+def regenerate_feedback(out: Path, assignment, db_path: Path | None, student_ids=None, log=print,
+                        hand: dict | None = None) -> list[Path]:
+    """feedback/<id>/<nb>.html again for every student in the class's store (or those in
+    `student_ids`), with the hand grades and comments of the gradebook at `db_path` (or `hand`)."""
+    from autograder import store
+
+    stored = store.load(out, assignment, log)
+    if hand is None:
+        hand = read_hand_grades(db_path, assignment) if db_path is not None and Path(db_path).exists() else {}
+    paths = []
+    for sid in sorted(stored):
+        if student_ids is not None and sid not in student_ids:
+            continue
+        s = stored[sid]
+        paths.append(write_feedback(Path(out) / "feedback", assignment, s.result, s.unsafe, hand.get(sid)))
+    return paths

@@ -8,7 +8,8 @@ names the students it graded.
 `merge OUT SHARD_DIR...` checks that the shards are one complete set (same assignment and N, every
 index once, no student twice) and writes into OUT the scores.csv, grades.csv and feedback tree that a
 single run would have written, byte for byte (rows sorted by student id as grade.py sorts them, each
-row's text kept as the shard wrote it), plus the shards' gradebooks merged into one.
+row's text kept as the shard wrote it), the class's store (autograder/store.py) of all shards, plus the
+shards' gradebooks merged into one.
 """
 from __future__ import annotations
 
@@ -197,10 +198,11 @@ def merge(out: Path, shards: list[Path], gradebook: Path | None = None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     for name in CSV_FILES:
         _merge_csv(name, shards, out)
-    seen: dict = {}
-    for shard in shards:
-        if (shard / "feedback").is_dir():
-            _copy_tree(shard / "feedback", out / "feedback", seen)
+    for folder in ("feedback", "store"):   # the store: later batches and `feedback` add to the merged class
+        seen: dict = {}
+        for shard in shards:
+            if (shard / folder).is_dir():
+                _copy_tree(shard / folder, out / folder, seen)
     with open(out / "grading.log", "w", encoding="utf-8") as log:
         for shard in shards:
             log.write(f"===== {shard / 'grading.log'}\n")
