@@ -65,7 +65,7 @@ A ?= a2_nade_made
 LMS ?= canvas
 SUBMISSIONS ?= grading/submitted
 GRADED_ASSIGNMENTS = $(basename $(notdir $(filter-out autograder/tasks/__init__.py,$(wildcard autograder/tasks/*.py))))
-.PHONY: assignments release grade export similarity check student-bundle demo-grade
+.PHONY: assignments release grade feedback export similarity check student-bundle demo-grade
 
 assignments: setup  ## regenerate every student version in assignments/ from solutions/ with nbgrader
 	@for a in $(notdir $(wildcard solutions/*)); do $(PY) -m autograder release $$a || exit 1; done
@@ -74,16 +74,19 @@ release: setup  ## make release A=a1_histograms: regenerate one student version
 	$(PY) -m autograder release $(A)
 
 # Optional: PRESET=canvas|moodle (LMS file names), ROSTER=roster.csv, ID_PATTERN='regex with (?P<student_id>...)',
-# WORKERS=2, TIMEOUT=300 (seconds per submission). ONLY (regrade one student) is not there yet.
+# WORKERS=2, TIMEOUT=300 (seconds per submission), ONLY=<student id> (grade that student again).
 GRADE_FLAGS = $(if $(PRESET),--preset $(PRESET)) $(if $(ROSTER),--roster $(ROSTER)) \
 	$(if $(ID_PATTERN),--id-pattern '$(ID_PATTERN)') $(if $(WORKERS),--workers $(WORKERS)) \
-	$(if $(TIMEOUT),--timeout $(TIMEOUT))
+	$(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(ONLY),--only '$(ONLY)')
 # export: LMS=canvas|moodle, ROSTER, DUE=due.csv, SUBMITTED=times.csv, COLUMN='A2 (123456)' (Canvas's column)
 EXPORT_FLAGS = $(if $(ROSTER),--roster $(ROSTER)) $(if $(DUE),--due $(DUE)) \
 	$(if $(SUBMITTED),--submitted $(SUBMITTED)) $(if $(COLUMN),--column '$(COLUMN)')
 
-grade: setup  ## make grade A=a2_nade_made SUBMISSIONS=path/to/folder-or.zip [PRESET= ROSTER= ID_PATTERN= WORKERS= TIMEOUT=]
+grade: setup  ## make grade A=a2_nade_made SUBMISSIONS=path/to/folder-or.zip [PRESET= ROSTER= ID_PATTERN= WORKERS= TIMEOUT= ONLY=]
 	$(PY) -m autograder grade $(A) $(SUBMISSIONS) --out grading/$(A) $(GRADE_FLAGS)
+
+feedback: setup  ## make feedback A=a2_nade_made: every student's grading/<A>/feedback page again, with the hand grades
+	$(PY) -m autograder feedback $(A) --out grading/$(A)
 
 export: setup  ## make export A=a2_nade_made LMS=canvas ROSTER=roster.csv DUE=due.csv: grading/<A>/<A>_<LMS>.csv
 	$(PY) -m autograder export $(A) --lms $(LMS) --out grading/$(A) $(EXPORT_FLAGS)

@@ -172,6 +172,10 @@ def record_gradebook(db_path: Path, assignment, results) -> dict:
             except MissingEntry:
                 gb.add_submission(assignment.name, r.student_id)
             by_task = {t.task: t for t in r.tasks}
+            for gid, _, _ in graded:   # written answers: formgrader lists them as waiting for a grader
+                if notebooks.task_of_grade_id(gid, names) is None:
+                    grade = gb.find_grade(gid, nb_name, assignment.name, r.student_id)
+                    grade.needs_manual_grade = grade.manual_score is None
             for task in names:
                 cells = [(gid, pts) for gid, pts, _ in graded if notebooks.task_of_grade_id(gid, names) == task]
                 parts = _distribute(by_task[task].score, cells)
