@@ -229,12 +229,12 @@ def json_copy(obj):
 def autograder_comment(task) -> str:
     """A task's result as the gradebook comment of its answer cell (formgrader shows it in the
     cell's comment box until a grader types their own). nbgrader's own feedback renders comments as
-    Markdown, raw HTML included, so angle brackets from messages become look-alike quotes."""
+    Markdown, raw HTML included, so a '<' from a message becomes a look-alike that opens no tag."""
     lines = [f"Autograder: {_fmt(task.score)} / {_fmt(task.max_score)} points ({task.status}). {task.message}"]
     for name, weight, passed, message in task.checks:
         lines.append(f"- {'passed' if passed else 'FAILED'} ({weight:g}) {name}: {message}")
     text = "\n".join(protocol.clean_text(line, 2 * protocol.MAX_MESSAGE) for line in lines)
-    return text.replace("<", "\u2039").replace(">", "\u203a")
+    return text.replace("<", "\u2039")
 
 
 @dataclass

@@ -34,8 +34,13 @@ def _grade(root, subs, *extra):
 @pytest.fixture(scope="module")
 def semester(tmp_path_factory):
     root = tc.make_course(tmp_path_factory.mktemp("course"))
-    os.environ["AUTOGRADER_CACHE"] = str(tmp_path_factory.mktemp("cache"))
-    os.environ["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"   # nbgrader runs alembic by name
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AUTOGRADER_CACHE", str(tmp_path_factory.mktemp("cache")))
+        env.setenv("PATH", f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")   # nbgrader runs alembic by name
+        yield _semester(root)
+
+
+def _semester(root):
     first, late, again = root / "first", root / "late", root / "again"
     tc.write_submission(first, "ada", tc.student_notebook())
     tc.write_submission(first, "bea", tc.student_notebook({"square": tc.MUTANTS["square"]["cube"]}))

@@ -341,7 +341,9 @@ def test_student_sees_what_is_wrong_with_a_wrong_answer(page, lab, course):
     screenshot(page, "student-a2-wrong-answer")
 
 
-def test_formgrader_shows_the_autograder_scores(page, lab, course):
+@pytest.fixture(scope="module")
+def demo_class(course):
+    """The demo class of A2 (perfect, partial, blank, crashing, ...) graded into the course's gradebook."""
     env = venv_env()
     demo = course / "grading" / "demo-browser"
     subs = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from autograder.demo import "
@@ -352,9 +354,13 @@ def test_formgrader_shows_the_autograder_scores(page, lab, course):
                              "--out", str(demo / "out"), "--timeout", "120"], cwd=course, env=env,
                             capture_output=True, text=True, timeout=900)
     assert graded.returncode == 0, graded.stdout[-2000:] + graded.stderr[-2000:]
+    return demo / "out"
+
+
+def test_formgrader_shows_the_autograder_scores(page, lab, demo_class):
     import csv
 
-    rows = list(csv.DictReader((demo / "out" / "grades.csv").open()))
+    rows = list(csv.DictReader((demo_class / "grades.csv").open()))
     perfect = next(r for r in rows if r["student_id"] == "perfect")
     page.goto(lab.url("formgrader/manage_students"))
     row = page.locator("tr", has=page.get_by_text("perfect", exact=True))
@@ -363,3 +369,49 @@ def test_formgrader_shows_the_autograder_scores(page, lab, course):
     assert f"{score:g}" in row.first.inner_text() or f"{score:.2f}" in row.first.inner_text(), \
         f"Formgrader row {row.first.inner_text()!r} does not show the grades.csv score {score}"
     screenshot(page, "instructor-formgrader-scores")
+
+
+def test_formgrader_shows_the_autograders_messages(page, lab, course, demo_class, monkeypatch):
+    """A TA grading `partial` sees, in the comment box of the wrong answer cell, why it lost points."""
+    from nbgrader.api import Gradebook
+
+    from autograder import grade, report, store
+
+    monkeypatch.setenv("PATH", venv_env()["PATH"])   # nbgrader runs alembic by name
+    assignment = grade.load_assignment("a2_nade_made", grade.Course(course))
+    task = next(t for t in store.load(demo_class, assignment)["partial"].result.tasks if t.task == "made_masks")
+    assert task.status != "passed" and any(not passed for _, _, passed, _ in task.checks)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        notebook_id = gb.find_submission_notebook("a2_nade_made", "a2_nade_made", "partial").id
+    page.goto(lab.url(f"formgrader/submissions/{notebook_id}"))
+    # formgrader fills the box's placeholder with the comment once it has fetched it from its API
+    page.wait_for_function("() => (document.querySelector('#made_masks-comment') || {}).placeholder",
+                           timeout=60_000)
+    shown = page.locator("#made_masks-comment").get_attribute("placeholder")
+    assert shown == report.autograder_comment(task), shown[:600]
+    assert "FAILED" in shown
+    screenshot(page, "instructor-formgrader-autograder-messages")
+
+
+def test_no_internal_record_name_reaches_students(demo_class, course, monkeypatch):
+    """The probes' record keys (such as c0_is_module) are the grader's own names: no message, feedback
+    page or gradebook comment of the demo class (crashing and cheating students included) names one."""
+    import re
+
+    from nbgrader.api import Gradebook
+
+    from autograder import grade, sandbox
+
+    monkeypatch.setenv("PATH", venv_env()["PATH"])
+    assignment = grade.load_assignment("a2_nade_made", grade.Course(course))
+    ref = grade.reference(assignment, grade.task_inputs(assignment), sandbox.Limits(), unsafe=False)  # cached
+    keys = {k.split("/")[0] for meta, _ in ref.values() for k in meta["records"]}
+    internal = sorted(k for k in keys if "_" in k or any(c.isdigit() for c in k))   # not plain words
+    assert "c0_is_module" in internal
+    texts = [(demo_class / "scores.csv").read_text()] + [p.read_text() for p in (demo_class / "feedback").rglob("*.html")]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        texts += [c.auto_comment or "" for sub in gb.assignment_submissions("a2_nade_made")
+                  for nb in sub.notebooks for c in nb.comments]
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, internal)) + r")\b")
+    found = sorted({m.group(1) for text in texts for m in pattern.finditer(text)})
+    assert found == [], f"internal record names in student-facing text: {found}"
