@@ -349,19 +349,16 @@ def _death(status, oom_before):
     return None
 
 
-def _child_run(fn, timeout):
-    """Fork; run fn(write_fd) in the child. The child sends its results through the pipe; this
-    (clean) process collects them, then kills whatever the child left behind. Returns (status,
-    detail, payload bytes)."""
+def _fork_in_group(fn):
+    """Fork a child in a process group of its own that runs fn(write_fd) and exits (3 if fn raised).
+    Returns (its pid, the pipe's read end)."""
     read_fd, write_fd = _os_pipe()
-    oom_before = _oom_count()
     pid = _os_fork()
     if pid == 0:
         code = 0
         try:
             _in_child()
             _os_close(read_fd)
-            signal.signal(signal.SIGALRM, signal.SIG_DFL)
             fn(write_fd)
         except BaseException:
             code = 3
@@ -371,6 +368,20 @@ def _child_run(fn, timeout):
         os.setpgid(pid, pid)
     except OSError:
         pass
+    return pid, read_fd
+
+
+def _child_run(fn, timeout):
+    """Fork; run fn(write_fd) in the child. The child sends its results through the pipe; this
+    (clean) process collects them, then kills whatever the child left behind. Returns (status,
+    detail, payload bytes)."""
+    oom_before = _oom_count()
+
+    def child(write_fd):
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        fn(write_fd)
+
+    pid, read_fd = _fork_in_group(child)
     deadline = _time() + timeout
     chunks, size, eof, status = [], 0, False, None
     while True:
@@ -476,31 +487,20 @@ def _screen_cells(cells, setup_ns, cell_timeout, seed=0):
     verdicts = [None] * _len(cells)
     start = 0
     while start < _len(cells):
-        read_fd, write_fd = _os_pipe()
         oom_before = _oom_count()
-        pid = _os_fork()
-        if pid == 0:
-            code = 0
-            try:
-                _in_child()
-                _os_close(read_fd)
-                _seed_everything(seed)
-                ns = _dict(setup_ns)
-                for i in _range(start, _len(cells)):
-                    _os_write(write_fd, f"S{i}\n".encode())
-                    try:
-                        _exec_cell(cells[i]["source"], ns, f"<answer cell {cells[i]['task']}>")
-                        _os_write(write_fd, f"E{i}\n".encode())
-                    except BaseException as err:
-                        _os_write(write_fd, f"X{i} {_describe_exception(err)}\n".encode()[:_MAX_ERR])
-            except BaseException:
-                code = 3
-            _os_exit(code)
-        try:
-            os.setpgid(pid, pid)
-        except OSError:
-            pass
-        _os_close(write_fd)
+
+        def run_cells(write_fd, start=start):
+            _seed_everything(seed)
+            ns = _dict(setup_ns)
+            for i in _range(start, _len(cells)):
+                _os_write(write_fd, f"S{i}\n".encode())
+                try:
+                    _exec_cell(cells[i]["source"], ns, f"<answer cell {cells[i]['task']}>")
+                    _os_write(write_fd, f"E{i}\n".encode())
+                except BaseException as err:
+                    _os_write(write_fd, f"X{i} {_describe_exception(err)}\n".encode()[:_MAX_ERR])
+
+        pid, read_fd = _fork_in_group(run_cells)
         buf, current, started, timed_out, reaped = b"", None, _time(), False, False
 
         def parse(data):

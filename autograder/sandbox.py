@@ -547,6 +547,10 @@ def run_sandboxed(job: dict, inputs: list[Path], limits: Limits, unsafe: bool = 
             cmd = sandbox_command(inputs, limits, slot, binds, threads, group.oom_file(),
                                   nproc_rlimit=not group.has("pids"))
             cmd = group.wrap(cmd)
+            # bubblewrap's own pid 1 keeps the environment it was started with, and an unprivileged
+            # probe (same uid) can read /proc/1/environ: start it with nothing of the grader's but
+            # the PATH that found prlimit, bwrap and setpriv
+            env = {"PATH": os.environ.get("PATH", os.defpath)}
         job = {**job, "results_fd": res_w, "sandboxed": not unsafe,
                "oom_events": "/grader/oom_events" if group is not None and group.has("memory") else None}
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
