@@ -42,3 +42,12 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+def pytest_collection_modifyitems(config, items):
+    # The "jupyter" group (every notebook, then the browser tests) runs on one worker, one test after
+    # another, and is the longest single piece of the suite: hand it out first, so the other worker
+    # takes everything else beside it instead of the group starting when the rest is half done.
+    def in_jupyter_group(item):
+        return any(m.args[:1] == ("jupyter",) for m in item.iter_markers("xdist_group"))
+    items.sort(key=lambda item: not in_jupyter_group(item))   # stable: the order within each part is kept
