@@ -654,7 +654,6 @@ def main():
     _not_dumpable()
     threads = _int(job.get("threads", 1))
     torch.set_num_threads(threads)
-    status = {"setup": None, "cells": None, "tasks": {}, "times": {}}
     t0 = _time()
     # Inputs are read before any student code runs.
     inputs = {}
@@ -662,18 +661,31 @@ def main():
         with _np_load(task["inputs"], allow_pickle=False) as data:
             inputs[task["name"]] = {k: _np_array(data[k]) for k in data.files}
     setup_ns = {"__name__": "__main__", "__builtins__": builtins}
+    setup_error = None
     try:
         _exec_cell(job["setup"], setup_ns, "<setup cell>")
     except BaseException as err:
-        status["setup"] = _describe_exception(err)
+        setup_error = _describe_exception(err)
     _warm_up()
-    status["times"]["setup"] = round(_time() - t0, 3)
-    cells = job["cells"]
+    setup_s = round(_time() - t0, 3)
+    # A batch (the instructor's `check` of trusted mutants only): several submissions, one after the
+    # other, in this one process; each one's cells and probes run in forked children, as for one.
+    batch = job.get("batch") or [{"cells": job["cells"], "seed": job.get("seed", 0), "task_seeds": None}]
+    for entry in batch:
+        tasks = [t if entry["task_seeds"] is None else {**t, "seed": entry["task_seeds"][t["name"]]}
+                 for t in job["tasks"]]
+        _grade_one(entry["cells"], tasks, entry["seed"], job, setup_ns, setup_error, setup_s, inputs, threads)
+    _os_close(_RESULTS_FD)
+
+
+def _grade_one(cells, tasks, seed, job, setup_ns, setup_error, setup_s, inputs, threads):
+    """Screen one submission's answer cells, run each task's probe, send its frames and status.json."""
+    status = {"setup": setup_error, "cells": None, "tasks": {}, "times": {"setup": setup_s}}
     t0 = _time()
-    verdicts = _screen_cells(cells, setup_ns, _float(job.get("cell_timeout", 10)), job.get("seed", 0))
+    verdicts = _screen_cells(cells, setup_ns, _float(job.get("cell_timeout", 10)), seed)
     status["cells"] = verdicts
     status["times"]["screen"] = round(_time() - t0, 3)
-    for task in job["tasks"]:
+    for task in tasks:
         own = [i for i, c in _enumerate(cells) if c["task"] == task["name"]]
         bad = [verdicts[i] for i in own if not verdicts[i]["ok"]]
         if bad:
@@ -696,7 +708,6 @@ def main():
         sys.stdout.flush()
         sys.stderr.flush()
     _emit("status.json", json.dumps(status).encode("utf-8"))
-    _os_close(_RESULTS_FD)
 
 
 if __name__ == "__main__":

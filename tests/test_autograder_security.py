@@ -566,6 +566,12 @@ def test_protocol_refuses_oversized_deep_or_malformed_data():
     too_big = protocol.encode_frame("status.json", b" " * (protocol.MAX_STATUS_BYTES + 1))
     assert protocol.decode_frames(too_big, ["square"]) == {}
     assert protocol.decode_frames(protocol.encode_frame("../etc.json", b"{}"), ["square"]) == {}
+    # a batch's stream: groups closed by status.json; a fault empties its group and all after it
+    sq = protocol.encode_frame("square.json", b"{}")
+    st = protocol.encode_frame("status.json", body)
+    groups = protocol.decode_frame_groups(sq + st + st + sq + sq + st + st, ["square"], 3)
+    assert groups == [{"square.json": b"{}", "status.json": body}, {"status.json": body}, {}]
+    assert protocol.decode_frame_groups(st + st + st, ["square"], 2) == [{"status.json": body}] * 2
     meta = {"cell_errors": [], "records": {"y": {"ok": True, "kind": "ndarray", "dtype": "float64", "shape": [5, 3]}},
             "probe_error": None, "missing": False}
     assert protocol.valid_meta(meta)
