@@ -33,7 +33,7 @@ lab: setup  ## open the course in JupyterLab; options after LAB_ARGS, e.g. make 
 	$(VENV)/bin/jupyter lab --notebook-dir=. $(ROOT_FLAG) $(LAB_ARGS)
 
 test: setup  ## the whole test suite, notebooks included
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup tests
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=30 tests
 
 test-browser: setup  ## only the real-browser tests (needs Debian's chromium)
 	$(PY) -m pytest -v -m browser tests/test_browser.py

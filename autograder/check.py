@@ -1,6 +1,7 @@
 """`python -m autograder check A`: the instructor's self-test of an assignment's grading.
 
-Grades, in one sandboxed run: the solution notebook (must score full marks on every task), the
+Grades, in `workers` sandboxed processes (batches: these notebooks are the instructor's own, so
+they may share a process; students' submissions never do): the solution notebook (must score full marks on every task), the
 blank student version assignments/A/A.ipynb (must score 0 on every autograded task), one
 submission per mutant in tests/mutants/A.py (`MUTANTS`: the solution with one answer cell replaced
 by a realistic wrong answer; must lose points on its task), and one per do-nothing answer
@@ -19,7 +20,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import collect, notebooks, sandbox
-from autograder.grade import Course, grade_all, load_assignment
+from autograder.grade import Course, grade_in_batches, load_assignment
 
 
 DO_NOTHING_SHARE = 0.25   # the most a do-nothing answer may score, as a share of its task's points
@@ -78,7 +79,7 @@ def run_check_command(name: str, course: Course, unsafe: bool = False, workers: 
                     expectations[sid] = (kind, task, mname)
         subs = collect.from_folder(root, name, assignment.notebook_name, lambda m: None)
         t0 = time.monotonic()
-        results = grade_all(assignment, subs, limits, unsafe, workers, log=(lambda m: None) if quiet else print)
+        results = grade_in_batches(assignment, subs, limits, unsafe, workers, log=(lambda m: None) if quiet else print)
         elapsed = time.monotonic() - t0
     failures = []
     lines = []

@@ -1,6 +1,7 @@
 """Grading: probe each submission in the sandbox, judge outside, collect one row per student and task."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -158,7 +159,10 @@ def _npz_from_bytes(body) -> dict | None:
 def parse_results(data: bytes, task_names: list[str], n_cells: int) -> tuple[dict, dict]:
     """(status, {task: (meta, arrays) or None}) from the runner's frames; anything outside the
     protocol is dropped, as if it had not been sent."""
-    frames = protocol.decode_frames(data, task_names)
+    return _parse_frames(protocol.decode_frames(data, task_names), task_names, n_cells)
+
+
+def _parse_frames(frames: dict, task_names: list[str], n_cells: int) -> tuple[dict, dict]:
     status = protocol.loads(frames.get("status.json"), protocol.MAX_STATUS_BYTES)
     if not protocol.valid_status(status, task_names, n_cells):
         status = {}
@@ -170,28 +174,61 @@ def parse_results(data: bytes, task_names: list[str], n_cells: int) -> tuple[dic
     return status, results
 
 
-def run_probe(assignment: Assignment, cells, inputs, limits: sandbox.Limits, unsafe: bool,
-              threads: int = 1, student_id: str = "") -> ProbeOutput:
-    work = Path(tempfile.mkdtemp(prefix="autograder-"))   # only the grader writes here: the hidden inputs
+def _run_in_sandbox(make_job, inputs, limits: sandbox.Limits, unsafe: bool, threads: int = 1,
+                    stream_cap: int = protocol.MAX_STREAM_BYTES) -> sandbox.RunResult:
+    """Write the hidden inputs where only the grader writes, run `make_job(inputs_dir)` in the sandbox."""
+    work = Path(tempfile.mkdtemp(prefix="autograder-"))
     written = []
     try:
         for name, arrays in inputs.items():
             written.append(work / f"{name}.npz")
             np.savez(written[-1], **arrays)
-        job = build_job(assignment, cells, str(work) if unsafe else "/grader/inputs", limits, threads, student_id)
+        job = make_job(str(work) if unsafe else "/grader/inputs")
         env = None
         if unsafe:
             job["lib"] = str(sandbox.COURSE_LIB.parent)
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work), "OMP_NUM_THREADS": str(threads),
                    "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
-        run = sandbox.run_sandboxed(job, written, limits, unsafe=unsafe, threads=threads, env=env)
-        status, results = parse_results(run.results, assignment.task_names, len(cells))
-        run.results = b""           # nothing of the sandbox's output is kept beyond what was parsed
-        return ProbeOutput(status, results, run)
+        return sandbox.run_sandboxed(job, written, limits, unsafe=unsafe, threads=threads, env=env, stream_cap=stream_cap)
     finally:
         for f in written:
             f.unlink(missing_ok=True)
         work.rmdir()
+
+
+def run_probe(assignment: Assignment, cells, inputs, limits: sandbox.Limits, unsafe: bool,
+              threads: int = 1, student_id: str = "") -> ProbeOutput:
+    run = _run_in_sandbox(lambda d: build_job(assignment, cells, d, limits, threads, student_id),
+                          inputs, limits, unsafe, threads)
+    status, results = parse_results(run.results, assignment.task_names, len(cells))
+    run.results = b""           # nothing of the sandbox's output is kept beyond what was parsed
+    return ProbeOutput(status, results, run)
+
+
+def run_probe_batch(assignment: Assignment, entries: list[tuple[str, list]], inputs, limits: sandbox.Limits,
+                    unsafe: bool) -> list[ProbeOutput]:
+    """Probe several (student id, answer cells) in ONE sandboxed process, one after the other.
+
+    Only for notebooks the instructor trusts (`check`'s solution, blank version and mutants): the
+    submissions share a process, its files and its limits, which a student's submission must never
+    do. Each one's cells and probes still run in forked children with its own seeds, as alone."""
+    def make_job(inputs_dir):
+        job = build_job(assignment, [], inputs_dir, limits, 1, "")
+        job["batch"] = [{"cells": [{"task": c.task, "source": c.source} for c in cells],
+                         "seed": seed_for(assignment, "", sid),
+                         "task_seeds": {t.name: seed_for(assignment, t.name, sid) for t in assignment.tasks}}
+                        for sid, cells in entries]
+        return job
+
+    batch_limits = dataclasses.replace(limits, wall_s=limits.wall_s * len(entries))
+    run = _run_in_sandbox(make_job, inputs, batch_limits, unsafe, stream_cap=2 * protocol.MAX_STREAM_BYTES)
+    groups = protocol.decode_frame_groups(run.results, assignment.task_names, len(entries))
+    run.results = b""
+    outs = []
+    for (sid, cells), frames in zip(entries, groups):
+        status, results = _parse_frames(frames, assignment.task_names, len(cells))
+        outs.append(ProbeOutput(status, results, dataclasses.replace(run, wall_s=run.wall_s / len(entries))))
+    return outs
 
 
 def _load_json(path: Path):
@@ -410,20 +447,20 @@ def judge_task(assignment: Assignment, task, sid: str, probe: ProbeOutput, ref, 
                       outcomes)
 
 
-def grade_submission(assignment: Assignment, sub: Submission, inputs, ref, limits, unsafe) -> StudentResult:
+def _answer_cells(assignment: Assignment, sub: Submission):
+    """(result, None) for a submission that cannot be run (its rows already final), else (None, (nb, cells))."""
     sid = sub.student_id
     nb_label = sub.notebook.name if sub.notebook else assignment.notebook_name
     if sub.status:
-        return StudentResult(sid, nb_label, _rows_for_all(assignment, sid, sub.status, sub.message), sub.notes)
+        return StudentResult(sid, nb_label, _rows_for_all(assignment, sid, sub.status, sub.message), sub.notes), None
     try:
         nb = notebooks.read_notebook(sub.notebook)
     except notebooks.NotebookError as err:
-        return StudentResult(sid, nb_label, _rows_for_all(assignment, sid, err.status, err.message), sub.notes)
+        return StudentResult(sid, nb_label, _rows_for_all(assignment, sid, err.status, err.message), sub.notes), None
     except OSError as err:
         return StudentResult(sid, nb_label, _rows_for_all(assignment, sid, "invalid_notebook",
-                                                          f"unreadable ({type(err).__name__})"), sub.notes)
+                                                          f"unreadable ({type(err).__name__})"), sub.notes), None
     cells = notebooks.answer_cells(nb, assignment.task_names)
-    answers = notebooks.solution_sources(nb)
     if not cells:
         ids = notebooks.notebook_assignment_hint(nb)
         if ids - {"setup"}:
@@ -432,11 +469,19 @@ def grade_submission(assignment: Assignment, sub: Submission, inputs, ref, limit
         else:
             status, msg = "no_answer_cells", ("no cell carries this assignment's nbgrader metadata; work in the "
                                               f"distributed {assignment.notebook_name} and submit it")
-        return StudentResult(sid, nb_label, _rows_for_all(assignment, sid, status, msg), sub.notes)
+        return StudentResult(sid, nb_label, _rows_for_all(assignment, sid, status, msg), sub.notes), None
     if len(cells) > protocol.MAX_CELLS:
         return StudentResult(sid, nb_label, _rows_for_all(assignment, sid, "invalid_notebook",
-                                                          f"more than {protocol.MAX_CELLS} answer cells"), sub.notes)
-    probe = run_probe(assignment, cells, inputs, limits, unsafe, student_id=sid)
+                                                          f"more than {protocol.MAX_CELLS} answer cells"), sub.notes), None
+    return None, (nb, cells)
+
+
+def _finish(assignment: Assignment, sub: Submission, nb, cells, probe: ProbeOutput, inputs, ref,
+            limits: sandbox.Limits) -> StudentResult:
+    """Judge what the probe sent back and put the submission's result together."""
+    sid = sub.student_id
+    nb_label = sub.notebook.name if sub.notebook else assignment.notebook_name
+    answers = notebooks.solution_sources(nb)
     rows = []
     for t in assignment.tasks:
         own = [c for c in cells if c.task == t.name]
@@ -464,6 +509,15 @@ def grade_submission(assignment: Assignment, sub: Submission, inputs, ref, limit
         times = probe.status.get("times")
         res.times = times if isinstance(times, dict) else {}
     return res
+
+
+def grade_submission(assignment: Assignment, sub: Submission, inputs, ref, limits, unsafe) -> StudentResult:
+    done, prepared = _answer_cells(assignment, sub)
+    if done is not None:
+        return done
+    nb, cells = prepared
+    probe = run_probe(assignment, cells, inputs, limits, unsafe, student_id=sub.student_id)
+    return _finish(assignment, sub, nb, cells, probe, inputs, ref, limits)
 
 
 def submission_digest(assignment: Assignment, sub: Submission, limits: sandbox.Limits, unsafe: bool) -> str:
@@ -578,5 +632,41 @@ def grade_all(assignment: Assignment, subs: list[Submission], limits: sandbox.Li
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = list(pool.map(one, subs))
+    results.sort(key=lambda r: r.student_id)
+    return results
+
+
+def grade_in_batches(assignment: Assignment, subs: list[Submission], limits: sandbox.Limits, unsafe: bool,
+                     workers: int, log=print) -> list[StudentResult]:
+    """`check`'s grading of the instructor's own notebooks: the submissions split into `workers`
+    batches, each probed in one sandboxed process (see run_probe_batch), then judged one by one
+    exactly as grade_all judges them. Saves the per-process start (torch's import) per submission."""
+    inputs = task_inputs(assignment)
+    ref = reference(assignment, inputs, limits, unsafe, log=log)
+    results, runnable = [], []
+    for sub in subs:
+        done, prepared = _answer_cells(assignment, sub)
+        if done is not None:
+            results.append(done)
+        else:
+            runnable.append((sub, *prepared))
+    chunks = [runnable[i::max(1, workers)] for i in range(max(1, workers))]
+
+    def one_batch(chunk):
+        if not chunk:
+            return []
+        t0 = time.monotonic()
+        probes = run_probe_batch(assignment, [(sub.student_id, cells) for sub, _, cells in chunk], inputs, limits, unsafe)
+        out = [_finish(assignment, sub, nb, cells, probe, inputs, ref, limits)
+               for (sub, nb, cells), probe in zip(chunk, probes)]
+        log(f"a batch of {len(chunk)} submissions graded in {time.monotonic() - t0:.1f} s")
+        return out
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for batch in pool.map(one_batch, chunks):
+            results.extend(batch)
+    for r in results:
+        log(f"{protocol.clean_text(r.student_id, 80)}: {sum(t.score for t in r.tasks):g}/"
+            f"{sum(t.max_score for t in r.tasks):g} ({', '.join(f'{t.task}={t.status}' for t in r.tasks)})")
     results.sort(key=lambda r: r.student_id)
     return results

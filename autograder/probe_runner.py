@@ -360,19 +360,16 @@ def _death(status, oom_before):
     return None
 
 
-def _child_run(fn, timeout):
-    """Fork; run fn(write_fd) in the child. The child sends its results through the pipe; this
-    (clean) process collects them, then kills whatever the child left behind. Returns (status,
-    detail, payload bytes)."""
+def _fork_in_group(fn):
+    """Fork a child in a process group of its own that runs fn(write_fd) and exits (3 if fn raised).
+    Returns (its pid, the pipe's read end)."""
     read_fd, write_fd = _os_pipe()
-    oom_before = _oom_count()
     pid = _os_fork()
     if pid == 0:
         code = 0
         try:
             _in_child()
             _os_close(read_fd)
-            signal.signal(signal.SIGALRM, signal.SIG_DFL)
             fn(write_fd)
         except BaseException:
             code = 3
@@ -382,6 +379,20 @@ def _child_run(fn, timeout):
         os.setpgid(pid, pid)
     except OSError:
         pass
+    return pid, read_fd
+
+
+def _child_run(fn, timeout):
+    """Fork; run fn(write_fd) in the child. The child sends its results through the pipe; this
+    (clean) process collects them, then kills whatever the child left behind. Returns (status,
+    detail, payload bytes)."""
+    oom_before = _oom_count()
+
+    def child(write_fd):
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        fn(write_fd)
+
+    pid, read_fd = _fork_in_group(child)
     deadline = _time() + timeout
     chunks, size, eof, status = [], 0, False, None
     while True:
@@ -487,31 +498,20 @@ def _screen_cells(cells, setup_ns, cell_timeout, seed=0):
     verdicts = [None] * _len(cells)
     start = 0
     while start < _len(cells):
-        read_fd, write_fd = _os_pipe()
         oom_before = _oom_count()
-        pid = _os_fork()
-        if pid == 0:
-            code = 0
-            try:
-                _in_child()
-                _os_close(read_fd)
-                _seed_everything(seed)
-                ns = _dict(setup_ns)
-                for i in _range(start, _len(cells)):
-                    _os_write(write_fd, f"S{i}\n".encode())
-                    try:
-                        _exec_cell(cells[i]["source"], ns, f"<answer cell {cells[i]['task']}>")
-                        _os_write(write_fd, f"E{i}\n".encode())
-                    except BaseException as err:
-                        _os_write(write_fd, f"X{i} {_describe_exception(err)}\n".encode()[:_MAX_ERR])
-            except BaseException:
-                code = 3
-            _os_exit(code)
-        try:
-            os.setpgid(pid, pid)
-        except OSError:
-            pass
-        _os_close(write_fd)
+
+        def run_cells(write_fd, start=start):
+            _seed_everything(seed)
+            ns = _dict(setup_ns)
+            for i in _range(start, _len(cells)):
+                _os_write(write_fd, f"S{i}\n".encode())
+                try:
+                    _exec_cell(cells[i]["source"], ns, f"<answer cell {cells[i]['task']}>")
+                    _os_write(write_fd, f"E{i}\n".encode())
+                except BaseException as err:
+                    _os_write(write_fd, f"X{i} {_describe_exception(err)}\n".encode()[:_MAX_ERR])
+
+        pid, read_fd = _fork_in_group(run_cells)
         buf, current, started, timed_out, reaped = b"", None, _time(), False, False
 
         def parse(data):
@@ -665,7 +665,6 @@ def main():
     _not_dumpable()
     threads = _int(job.get("threads", 1))
     torch.set_num_threads(threads)
-    status = {"setup": None, "cells": None, "tasks": {}, "times": {}}
     t0 = _time()
     # Inputs are read before any student code runs.
     inputs = {}
@@ -673,18 +672,31 @@ def main():
         with _np_load(task["inputs"], allow_pickle=False) as data:
             inputs[task["name"]] = {k: _np_array(data[k]) for k in data.files}
     setup_ns = {"__name__": "__main__", "__builtins__": builtins}
+    setup_error = None
     try:
         _exec_cell(job["setup"], setup_ns, "<setup cell>")
     except BaseException as err:
-        status["setup"] = _describe_exception(err)
+        setup_error = _describe_exception(err)
     _warm_up()
-    status["times"]["setup"] = round(_time() - t0, 3)
-    cells = job["cells"]
+    setup_s = round(_time() - t0, 3)
+    # A batch (the instructor's `check` of trusted mutants only): several submissions, one after the
+    # other, in this one process; each one's cells and probes run in forked children, as for one.
+    batch = job.get("batch") or [{"cells": job["cells"], "seed": job.get("seed", 0), "task_seeds": None}]
+    for entry in batch:
+        tasks = [t if entry["task_seeds"] is None else {**t, "seed": entry["task_seeds"][t["name"]]}
+                 for t in job["tasks"]]
+        _grade_one(entry["cells"], tasks, entry["seed"], job, setup_ns, setup_error, setup_s, inputs, threads)
+    _os_close(_RESULTS_FD)
+
+
+def _grade_one(cells, tasks, seed, job, setup_ns, setup_error, setup_s, inputs, threads):
+    """Screen one submission's answer cells, run each task's probe, send its frames and status.json."""
+    status = {"setup": setup_error, "cells": None, "tasks": {}, "times": {"setup": setup_s}}
     t0 = _time()
-    verdicts = _screen_cells(cells, setup_ns, _float(job.get("cell_timeout", 10)), job.get("seed", 0))
+    verdicts = _screen_cells(cells, setup_ns, _float(job.get("cell_timeout", 10)), seed)
     status["cells"] = verdicts
     status["times"]["screen"] = round(_time() - t0, 3)
-    for task in job["tasks"]:
+    for task in tasks:
         own = [i for i, c in _enumerate(cells) if c["task"] == task["name"]]
         bad = [verdicts[i] for i in own if not verdicts[i]["ok"]]
         if bad:
@@ -707,7 +719,6 @@ def main():
         sys.stdout.flush()
         sys.stderr.flush()
     _emit("status.json", json.dumps(status).encode("utf-8"))
-    _os_close(_RESULTS_FD)
 
 
 if __name__ == "__main__":

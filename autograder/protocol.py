@@ -70,23 +70,46 @@ def frame_cap(name: str) -> int:
     return MAX_NPZ_BYTES
 
 
-def decode_frames(data: bytes, task_names) -> dict[str, bytes]:
-    """Split the stream into {name: body}; a malformed stream yields the frames before the fault."""
+def _frames(data: bytes, task_names):
+    """(name, body) of each frame in order; stops at the first malformed, unknown or oversized one."""
     allowed = {"status.json"} | {f"{t}.json" for t in task_names} | {f"{t}.npz" for t in task_names}
-    out, pos = {}, 0
+    pos = 0
     while pos + 2 <= len(data):
         n = int.from_bytes(data[pos:pos + 2], "little")
         name = data[pos + 2:pos + 2 + n].decode("ascii", errors="replace")
         pos += 2 + n
         if pos + 8 > len(data):
-            break
+            return
         size = int.from_bytes(data[pos:pos + 8], "little")
         pos += 8
-        if name not in allowed or name in out or size > frame_cap(name) or pos + size > len(data):
-            break
-        out[name] = data[pos:pos + size]
+        if name not in allowed or size > frame_cap(name) or pos + size > len(data):
+            return
+        yield name, data[pos:pos + size]
         pos += size
+
+
+def decode_frames(data: bytes, task_names) -> dict[str, bytes]:
+    """Split the stream into {name: body}; a malformed stream yields the frames before the fault."""
+    out = {}
+    for name, body in _frames(data, task_names):
+        if name in out:
+            break
+        out[name] = body
     return out
+
+
+def decode_frame_groups(data: bytes, task_names, count: int) -> list[dict[str, bytes]]:
+    """A batch's stream: `count` submissions' frames one after the other, each group closed by its
+    status.json. Always `count` dicts; a group cut short by a fault, and all after it, stay empty."""
+    groups, current = [], {}
+    for name, body in _frames(data, task_names):
+        if name in current or len(groups) == count:
+            break
+        current[name] = body
+        if name == "status.json":
+            groups.append(current)
+            current = {}
+    return groups + [{} for _ in range(count - len(groups))]
 
 
 # ---------------------------------------------------------------- JSON, after a depth check

@@ -529,7 +529,7 @@ def _reader(stream, cap: int, kept: bytearray, counted: list) -> threading.Threa
 
 
 def run_sandboxed(job: dict, inputs: list[Path], limits: Limits, unsafe: bool = False, threads: int = 1,
-                  env: dict | None = None) -> RunResult:
+                  env: dict | None = None, stream_cap: int = protocol.MAX_STREAM_BYTES) -> RunResult:
     """Run the probe runner on `job` (stdin), inputs read-only; results come back on a pipe whose
     descriptor is added to the job as `results_fd`. Enforces the wall clock and the memory watch;
     kills everything of the submission at the end."""
@@ -547,6 +547,10 @@ def run_sandboxed(job: dict, inputs: list[Path], limits: Limits, unsafe: bool = 
             cmd = sandbox_command(inputs, limits, slot, binds, threads, group.oom_file(),
                                   nproc_rlimit=not group.has("pids"))
             cmd = group.wrap(cmd)
+            # bubblewrap's own pid 1 keeps the environment it was started with, and an unprivileged
+            # probe (same uid) can read /proc/1/environ: start it with nothing of the grader's but
+            # the PATH that found prlimit, bwrap and setpriv
+            env = {"PATH": os.environ.get("PATH", os.defpath)}
         job = {**job, "results_fd": res_w, "sandboxed": not unsafe,
                "oom_events": "/grader/oom_events" if group is not None and group.has("memory") else None}
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -564,7 +568,7 @@ def run_sandboxed(job: dict, inputs: list[Path], limits: Limits, unsafe: bool = 
     out_kept, out_count = bytearray(), [0]
     res_kept, res_count = bytearray(), [0]
     readers = [_reader(proc.stdout, limits.output_kb * 1024, out_kept, out_count),
-               _reader(os.fdopen(res_r, "rb"), protocol.MAX_STREAM_BYTES, res_kept, res_count)]
+               _reader(os.fdopen(res_r, "rb"), stream_cap, res_kept, res_count)]
     try:
         proc.stdin.write(json.dumps(job).encode())
         proc.stdin.close()
@@ -598,5 +602,5 @@ def run_sandboxed(job: dict, inputs: list[Path], limits: Limits, unsafe: bool = 
         t.join(timeout=10)
     output = bytes(out_kept).decode("utf-8", errors="replace")
     return RunResult(proc.returncode, timed_out, False, output, out_count[0], time.monotonic() - start,
-                     bytes(res_kept) if res_count[0] <= protocol.MAX_STREAM_BYTES else b"", res_count[0],
+                     bytes(res_kept) if res_count[0] <= stream_cap else b"", res_count[0],
                      memory, oom)

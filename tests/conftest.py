@@ -42,3 +42,22 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    # The "jupyter" group (every notebook, then the browser tests) runs on one worker, one test after
+    # another, and is the longest single piece of the suite: hand it out first, so the other worker
+    # takes everything else beside it instead of the group starting when the rest is half done.
+    def groups(item):
+        return sorted({str(m.args[0]) for m in item.iter_markers("xdist_group") if m.args})
+    items.sort(key=lambda item: "jupyter" not in groups(item))   # stable: the order within each part is kept
+    # pytest-xdist 3.8 marks a group by appending "@name" to `item._nodeid`, which pytest 9 no longer
+    # reads (the id lives in `item._id`): without this, --dist loadgroup silently spreads a group over
+    # every worker, and notebooks and browser tests run beside each other.
+    if getattr(config.option, "loadgroup", False):
+        from _pytest.nodeid import NodeId
+        for item in items:
+            if groups(item) and "@" not in item.nodeid.rsplit("]", 1)[-1]:
+                item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups(item))}")

@@ -123,6 +123,32 @@ def test_check_command_on_fixture(course, capsys):
 
 
 @needs_bwrap
+def test_a_batch_grades_each_notebook_as_it_would_be_graded_alone(course, tmp_path):
+    """`check` probes its notebooks in batches (one process for many): every notebook must get the
+    rows it gets alone, also after a neighbour that killed its process or poisoned numpy."""
+    from autograder.grade import Course, grade_all, grade_in_batches, load_assignment
+
+    exits = "import os\nos._exit(3)\n" + tc.SOLUTIONS["square"]
+    poisons = "np.asarray = lambda *a, **k: 0\n" + tc.MUTANTS["square"]["cube"]
+    subs_dir = tmp_path / "subs"
+    for sid, answers in [("a-exits", {"square": exits}), ("b-poisons", {"square": poisons}), ("c-solution", {}),
+                         ("d-mutant", {"row_softmax": tc.MUTANTS["row_softmax"]["wrong_axis"]}), ("e-blank", None)]:
+        tc.write_submission(subs_dir, sid, tc.build(tc.BLANK) if answers is None else tc.student_notebook(answers))
+    assignment = load_assignment("fx_tiny", Course(course, tasks_dir=tc.TASKS_DIR))
+    subs = collect.from_folder(subs_dir, "fx_tiny", assignment.notebook_name, lambda m: None)
+    limits = sandbox.Limits(wall_s=60, probe_s=30, cell_s=10)
+
+    def rows(results):
+        return {(r.student_id, t.task): (t.score, t.status, t.message) for r in results for t in r.tasks}
+
+    alone = rows(grade_all(assignment, subs, limits, False, workers=2, log=lambda m: None))
+    batched = rows(grade_in_batches(assignment, subs, limits, False, workers=1, log=lambda m: None))
+    assert batched == alone
+    assert alone[("c-solution", "square")][1] == "passed" and alone[("a-exits", "square")][1] == "crashed"
+    assert alone[("b-poisons", "square")][0] < 2 and alone[("d-mutant", "row_softmax")][0] < 3
+
+
+@needs_bwrap
 def test_check_fails_when_a_mutant_survives(course, tmp_path, capsys):
     import shutil
     other = tmp_path / "course"

@@ -46,6 +46,7 @@ GRADED_NAMES = {"fit_histogram", "average_nll", "bits_per_dim", "sample_inverse_
 RIGHT = "    return np.asarray(x, dtype=np.float64) ** 2\n"
 WRONG = "    return np.zeros(np.shape(x))\n"
 INNER_RIGHT = "    " + RIGHT   # the right answer inside an `if`
+GRADER_SECRET = "ag-canary-4f1d9c"   # in the grader's environment, like a hub token or a cloud key
 
 
 def graded_names_from_design() -> set[str]:
@@ -82,8 +83,14 @@ def attack_sources(p: dict) -> dict[str, str]:
         "                hits.append(t)\n            except OSError:\n                pass\n"
         "    if hits:\n" + INNER_RIGHT + WRONG)
     s["read_secrets"] = (
-        f"import os\nSECRETS = {['/etc/shadow', '/proc/1/environ', '/proc/1/root/etc/shadow', *p['read']]!r}\n"
-        "def square(x):\n    seen = []\n    for t in SECRETS:\n        try:\n"
+        f"import os\nSECRETS = {['/etc/shadow', '/proc/1/root/etc/shadow', *p['read']]!r}\nCANARY = {GRADER_SECRET!r}\n"
+        "def square(x):\n    seen = []\n"
+        "    for pid in os.listdir('/proc'):\n"   # the grader's environment, through any process the probe can see
+        "        for part in ('environ', 'cmdline'):\n            try:\n"
+        "                with open(f'/proc/{pid}/{part}', 'rb') as fh:\n"
+        "                    if CANARY.encode() in fh.read():\n                        seen.append(pid)\n"
+        "            except OSError:\n                pass\n"
+        "    for t in SECRETS:\n        try:\n"
         "            if os.path.isdir(t):\n                seen += os.listdir(t)\n            else:\n"
         "                with open(t, 'rb') as fh:\n                    seen.append(fh.read(1))\n        except OSError:\n            pass\n"
         "    for fd in os.listdir('/proc/self/fd'):\n        try:\n"   # an inherited descriptor to a host folder?
@@ -232,7 +239,7 @@ def _watch_peak_rss(proc, peak):
 def run_grader(args, user=None, env_extra=None, cgroup_procs=(), scratch=None):
     """The grade command in its own process (as `user` when given); returns (rc, output, peak RSS)."""
     env = {"PATH": f"{PY.parent}:/usr/bin:/bin", "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1",
-           "MPLBACKEND": "Agg", **(env_extra or {})}
+           "MPLBACKEND": "Agg", "AG_API_TOKEN": GRADER_SECRET, **(env_extra or {})}
     cmd = [str(PY), "-m", "autograder", *args]
     if user is not None:
         cmd = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--init-groups", "--", *cmd]
@@ -311,32 +318,75 @@ def grade_batch(tmp: Path, user=None, cgroup_procs=()):
     if user is not None:
         os.chown(grader_tmp, user.pw_uid, user.pw_gid)
     t0 = time.monotonic()
-    rc, output, peak = run_grader(
+    if user is not None:
+        uids = {user.pw_uid}
+    elif os.geteuid() == 0:
+        uids = set(range(sandbox.SANDBOX_UID_BASE, sandbox.SANDBOX_UID_BASE + sandbox.SLOTS))
+    else:
+        uids = {os.getuid()}
+    (rc, output, peak), left = _grade_and_list_leftovers(uids, lambda: run_grader(
         ["--course-root", str(course), "--tasks-dir", str(tc.TASKS_DIR), "grade", "fx_tiny", str(subs), "--out", str(out),
          "--no-gradebook", "--workers", "2", "--timeout", "150", "--probe-timeout", "40", "--cell-timeout", "10",
          "--memory", "1536", "--quiet"],
         user=user, env_extra={"AUTOGRADER_CACHE": str(cache), "TMPDIR": str(grader_tmp), "HOME": str(cache)},
-        cgroup_procs=cgroup_procs, scratch=tmp / "interpreter")
+        cgroup_procs=cgroup_procs, scratch=tmp / "interpreter"))
     wall = time.monotonic() - t0
     after = manifests(watched)
     rows = list(csv.DictReader(open(out / "scores.csv"))) if (out / "scores.csv").exists() else []
     return {"rc": rc, "output": output, "peak": peak, "wall": wall, "before": before, "after": after, "out": out,
             "table": {(r["student_id"], r["task"]): r for r in rows}, "rows": rows, "grader_tmp": grader_tmp,
-            "course": course}
+            "course": course, "left": left}
 
 
-def _sandbox_processes() -> list[int]:
-    """Processes of the sandbox uids still alive on the host (root grader)."""
-    left = []
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _processes_below_me(uids) -> set[tuple[int, str]]:
+    """(pid, start time) of the live processes with one of `uids` that descend from this test process.
+    While it is a child subreaper, whatever the grader's sandboxes leave behind is re-parented here
+    (not to the host's init), so another test's sandboxes, graded beside this one, are not counted."""
+    procs = {}
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
+                fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
                 uid = os.stat(f"/proc/{name}").st_uid
-            except OSError:
+            except (OSError, IndexError):
                 continue
-            if sandbox.SANDBOX_UID_BASE <= uid < sandbox.SANDBOX_UID_BASE + sandbox.SLOTS:
-                left.append(int(name))
-    return left
+            procs[int(name)] = (int(fields[1]), fields[0], uid, fields[19])   # ppid, state, uid, start time
+    me, below = os.getpid(), set()
+    for pid, (ppid, state, uid, start) in procs.items():
+        if uid not in uids:
+            continue
+        if state == "Z":
+            if ppid == me:
+                os.waitpid(pid, os.WNOHANG)   # an orphan that died here: reap it, it outlived nothing
+            continue
+        up = ppid
+        while up in procs and up not in (me, 0, 1):
+            up = procs[up][0]
+        if up == me:
+            below.add((pid, start))
+    return below
+
+
+def _grade_and_list_leftovers(uids, grade):
+    """Run `grade()` as a child subreaper; returns (its result, the processes of `uids` it left alive)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    try:
+        before = _processes_below_me(uids)
+        result = grade()
+        left = sorted(_processes_below_me(uids) - before)
+        for pid, _ in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        return result, left
+    finally:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 
 
 @pytest.fixture(scope="module")
@@ -393,10 +443,8 @@ def as_user(normal_user):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-# The normal-user batch (fixture as_user) now runs (the fixture gives the user this very interpreter),
-# but is not in the list yet: its read_secrets attack scores 2 (a breach); /proc/1/environ, bubblewrap's
-# pid 1 with the grader's environment and the probe's own uid, is readable there (see issue 16's report).
-BATCHES = ["as_root"]
+# as a normal user, bubblewrap's pid 1 shares the probe's uid: it starts with nothing of the grader's environment
+BATCHES = ["as_root", "as_user"]
 
 
 @pytest.fixture(params=BATCHES)
@@ -427,8 +475,8 @@ def test_no_file_outside_the_sandbox_changed(batch):
     assert not (SITE / "zz_pwned.pth").exists() and not (SITE / "zz_remount.pth").exists()
 
 
-def test_nothing_of_the_sandbox_outlives_it(as_root):
-    assert _sandbox_processes() == []
+def test_nothing_of_the_sandbox_outlives_it(batch):
+    assert batch["left"] == []
 
 
 def test_the_graders_memory_stays_bounded(batch):
@@ -518,6 +566,12 @@ def test_protocol_refuses_oversized_deep_or_malformed_data():
     too_big = protocol.encode_frame("status.json", b" " * (protocol.MAX_STATUS_BYTES + 1))
     assert protocol.decode_frames(too_big, ["square"]) == {}
     assert protocol.decode_frames(protocol.encode_frame("../etc.json", b"{}"), ["square"]) == {}
+    # a batch's stream: groups closed by status.json; a fault empties its group and all after it
+    sq = protocol.encode_frame("square.json", b"{}")
+    st = protocol.encode_frame("status.json", body)
+    groups = protocol.decode_frame_groups(sq + st + st + sq + sq + st + st, ["square"], 3)
+    assert groups == [{"square.json": b"{}", "status.json": body}, {"status.json": body}, {}]
+    assert protocol.decode_frame_groups(st + st + st, ["square"], 2) == [{"status.json": body}] * 2
     meta = {"cell_errors": [], "records": {"y": {"ok": True, "kind": "ndarray", "dtype": "float64", "shape": [5, 3]}},
             "probe_error": None, "missing": False}
     assert protocol.valid_meta(meta)

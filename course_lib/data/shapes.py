@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._splits import split_size_and_rng
 from .digits import ImageSet
 
 SHAPE_NAMES = ("square", "circle", "triangle")
@@ -37,12 +38,9 @@ def load_shapes(split: str = "train", size: int = 20, num_images: int | None = N
 
     Each split comes from its own seed: train 2000, validation 500, test 500 images by default.
     """
-    if split not in SHAPES_SPLIT_SIZES:
-        raise ValueError(f"split must be one of {sorted(SHAPES_SPLIT_SIZES)}, got {split!r}")
     if size < 8:
         raise ValueError(f"size must be at least 8 pixels, got {size}")
-    n = SHAPES_SPLIT_SIZES[split] if num_images is None else int(num_images)
-    rng = np.random.default_rng(_SPLIT_SEEDS[split])
+    n, rng = split_size_and_rng(split, SHAPES_SPLIT_SIZES, _SPLIT_SEEDS, num_images)
     labels = rng.integers(0, len(SHAPE_NAMES), size=n).astype(np.int64)
     images = np.stack([_draw(int(k), size, rng) for k in labels]) if n else np.zeros((0, size, size), np.uint8)
     return ImageSet(images=images, labels=labels)

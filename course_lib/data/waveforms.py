@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._splits import split_size_and_rng
+
 WAVEFORM_KINDS = ("tone", "chirp", "burst")
 WAVEFORM_SPLIT_SIZES = {"train": 256, "validation": 64, "test": 64}
 _SPLIT_SEEDS = {"train": 11, "validation": 12, "test": 13}
@@ -36,12 +38,9 @@ def load_waveforms(split: str = "train", length: int = 1024, num_signals: int | 
 
     Each signal is scaled to a random peak in [0.3, 0.95], so mu-law quantisation has work to do.
     """
-    if split not in WAVEFORM_SPLIT_SIZES:
-        raise ValueError(f"split must be one of {sorted(WAVEFORM_SPLIT_SIZES)}, got {split!r}")
     if length < 2:
         raise ValueError(f"length must be at least 2 samples, got {length}")
-    n = WAVEFORM_SPLIT_SIZES[split] if num_signals is None else int(num_signals)
-    rng = np.random.default_rng(_SPLIT_SEEDS[split])
+    n, rng = split_size_and_rng(split, WAVEFORM_SPLIT_SIZES, _SPLIT_SEEDS, num_signals)
     t = np.arange(length, dtype=np.float64)
     makers = (_tone, _chirp, _burst)
     out = np.zeros((n, length), dtype=np.float32)
