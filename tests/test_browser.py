@@ -371,6 +371,28 @@ def test_formgrader_shows_the_autograder_scores(page, lab, demo_class):
     screenshot(page, "instructor-formgrader-scores")
 
 
+def test_formgrader_shows_the_autograders_messages(page, lab, course, demo_class, monkeypatch):
+    """A TA grading `partial` sees, in the comment box of the wrong answer cell, why it lost points."""
+    from nbgrader.api import Gradebook
+
+    from autograder import grade, report, store
+
+    monkeypatch.setenv("PATH", venv_env()["PATH"])   # nbgrader runs alembic by name
+    assignment = grade.load_assignment("a2_nade_made", grade.Course(course))
+    task = next(t for t in store.load(demo_class, assignment)["partial"].result.tasks if t.task == "made_masks")
+    assert task.status != "passed" and any(not passed for _, _, passed, _ in task.checks)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        notebook_id = gb.find_submission_notebook("a2_nade_made", "a2_nade_made", "partial").id
+    page.goto(lab.url(f"formgrader/submissions/{notebook_id}"))
+    # formgrader fills the box's placeholder with the comment once it has fetched it from its API
+    page.wait_for_function("() => (document.querySelector('#made_masks-comment') || {}).placeholder",
+                           timeout=60_000)
+    shown = page.locator("#made_masks-comment").get_attribute("placeholder")
+    assert shown == report.autograder_comment(task), shown[:600]
+    assert "FAILED" in shown
+    screenshot(page, "instructor-formgrader-autograder-messages")
+
+
 def test_no_internal_record_name_reaches_students(demo_class, course, monkeypatch):
     """The probes' record keys (such as c0_is_module) are the grader's own names: no message, feedback
     page or gradebook comment of the demo class (crashing and cheating students included) names one."""
