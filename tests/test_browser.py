@@ -386,7 +386,7 @@ def test_formgrader_shows_the_autograders_messages(page, lab, course, demo_class
     page.goto(lab.url(f"formgrader/submissions/{notebook_id}"))
     # formgrader fills the box's placeholder with the comment once it has fetched it from its API
     page.wait_for_function("() => (document.querySelector('#made_masks-comment') || {}).placeholder",
-                           timeout=60_000)
+                           timeout=180_000)
     shown = page.locator("#made_masks-comment").get_attribute("placeholder")
     assert shown == report.autograder_comment(task), shown[:600]
     assert "FAILED" in shown
