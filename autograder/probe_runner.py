@@ -674,6 +674,9 @@ def main():
     status["cells"] = verdicts
     status["times"]["screen"] = round(_time() - t0, 3)
     for task in job["tasks"]:
+        shown = task.get("display_of")
+        if shown is not None and status["tasks"].get(shown, {}).get("status") != "ok":
+            continue   # the figures of a task whose graded probe did not finish: not worth its time
         own = [i for i, c in _enumerate(cells) if c["task"] == task["name"]]
         bad = [verdicts[i] for i in own if not verdicts[i]["ok"]]
         if bad:
