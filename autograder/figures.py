@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import textwrap
 
 import numpy as np
 
@@ -248,8 +249,8 @@ def draw(fig: dict) -> bytes | None:
                   fig["xlabel"], fig["ylabel"], fig.get("image_shape"))
             present = sorted(set(np.unique(fig["cells"]).tolist()) | {AS_EXPECTED} - {NONE})
             f.legend(handles=_legend_patches(present), loc="lower center", ncol=len(present), fontsize=7, frameon=False)
-            f.suptitle(fig["title"], fontsize=10)
-            f.subplots_adjust(bottom=0.25, top=0.82, wspace=0.35)
+            f.suptitle(textwrap.fill(fig["title"], 80), fontsize=10)
+            f.subplots_adjust(bottom=0.25, top=0.80, wspace=0.35)
         elif kind == "field":
             f, ax = plt.subplots(figsize=(4.6, 4.2))
             _grid(ax, fig["cells"], f"{fig['violations']} extra, {fig['missing']} missing", "column", "row")
@@ -266,8 +267,8 @@ def draw(fig: dict) -> bytes | None:
             handles = _legend_patches(present) + [Line2D([], [], marker="*", color="#e69f00", markeredgecolor="black",
                                                          linestyle="none", markersize=10, label="output pixel")]
             f.legend(handles=handles, loc="lower center", ncol=2, fontsize=7, frameon=False)
-            f.suptitle(fig["title"], fontsize=10)
-            f.subplots_adjust(bottom=0.27, top=0.86)
+            f.suptitle(textwrap.fill(fig["title"], 55), fontsize=9)
+            f.subplots_adjust(bottom=0.27, top=0.80)
         elif kind == "sampler":
             f, ax = plt.subplots(figsize=(7.2, 3.0))
             x = np.arange(len(fig["exact"]))
@@ -279,7 +280,7 @@ def draw(fig: dict) -> bytes | None:
             ax.set_xticklabels(fig["labels"][::step], fontsize=7, rotation=45 if len(x) > 8 else 0)
             ax.set_xlabel("outcome")
             ax.set_ylabel("probability")
-            ax.set_title(fig["title"], fontsize=10)
+            ax.set_title(textwrap.fill(fig["title"], 90), fontsize=10)
             ax.legend(fontsize=7, frameon=False)
             f.tight_layout()
         else:
@@ -299,7 +300,7 @@ def draw(fig: dict) -> bytes | None:
             ax.set_xticklabels(fig["labels"][::step], fontsize=7, rotation=45 if len(x) > 8 else 0)
             ax.set_xlabel(fig["xlabel"])
             ax.set_ylabel(fig["ylabel"])
-            ax.set_title(fig["title"], fontsize=10)
+            ax.set_title(textwrap.fill(fig["title"], 90), fontsize=10)
             ax.legend(fontsize=7, frameon=False)
             f.tight_layout()
         buf = io.BytesIO()

@@ -130,6 +130,28 @@ def figures_html(figs: list) -> list[str]:
     return [figure_html(f) for f in figs]
 
 
+def record_of(assignment, result, feedback: Path | None = None) -> dict:
+    """A student's full result as JSON (scores, statuses, every check, the figures' data): what the
+    dashboard reads. Only text that already went into the feedback, and figures of public inputs."""
+    return {"student_id": result.student_id, "assignment": assignment.name, "notebook": result.notebook,
+            "notes": [protocol.clean_text(n, 2 * protocol.MAX_MESSAGE) for n in result.notes],
+            "feedback": feedback.relative_to(feedback.parents[2]).as_posix() if feedback else None,
+            "tasks": [{"task": t.task, "score": t.score, "max_score": t.max_score, "status": t.status,
+                       "message": protocol.clean_text(t.message, 2 * protocol.MAX_MESSAGE),
+                       "checks": [[n, w, bool(p), protocol.clean_text(m)] for n, w, p, m in t.checks],
+                       "figures": list(getattr(t, "figures", None) or [])} for t in result.tasks]}
+
+
+def write_record(folder: Path, assignment, result, feedback: Path | None = None) -> Path:
+    """records/<student_id>.json (see record_of), written whole (a reader sees the old or the new)."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{result.student_id}.json"
+    _replace(path, json.dumps(record_of(assignment, result, feedback), sort_keys=True, separators=(",", ":")))
+    return path
+
+
 # ---------------------------------------------------------------- nbgrader gradebook
 
 
