@@ -26,6 +26,7 @@ from autograder import figures, protocol
 PAGE = 50            # students per page of the table
 GALLERY_PAGE = 120   # thumbnails per page of a gallery group
 EXAMPLES = 5         # example students per failing check
+TOP_FAILS = 12       # failing checks shown before "more"
 OUTCOMES = ("passed", "partial", "failed", "other")
 
 
@@ -152,14 +153,25 @@ def build(assignment: str, grading_dir: Path, out: Path | None = None) -> Path:
     blob = json.dumps(data, sort_keys=True, separators=(",", ":")).replace("</", "<\\/").replace("<!--", "<\\!--")
     e = html.escape
     total_max = sum(t["max_score"] for t in students[0]["tasks"])
-    fail_rows = "".join(
+    fail_rows = [(
         f"<tr><td>{e(f['task'])}</td><td>{e(f['check'])}</td><td>{f['count']}</td><td>"
         + " ".join(f"<a href='#' class='student-link' data-id='{e(sid, quote=True)}'>{e(sid)}</a>" for sid in f["examples"])
-        + f"</td><td><button class='filter-btn' data-key='{e(f['key'], quote=True)}'>show these students</button></td></tr>"
-        for f in fails)
+        + f"</td><td><button class='filter-btn' data-key='{e(f['key'], quote=True)}'>show these students</button></td></tr>")
+        for f in fails]
+    head = "<tr><th>task</th><th>check</th><th>students</th><th>examples</th><th></th></tr>"
+    fail_table = f"<table id='fails'>{head}{''.join(fail_rows[:TOP_FAILS])}</table>"
+    if len(fail_rows) > TOP_FAILS:
+        fail_table += (f"<details><summary>{len(fail_rows) - TOP_FAILS} more failing checks</summary><table>{head}"
+                       f"{''.join(fail_rows[TOP_FAILS:])}</table></details>")
     options = "".join(f"<option value='{e(f['key'], quote=True)}'>{e(f['task'])}: {e(f['check'])} ({f['count']})</option>"
                       for f in fails)
-    gallery_tasks = [t for t in tasks if any(s_t["task"] == t and s_t["figures"] for s in students for s_t in s["tasks"])]
+    kinds = defaultdict(set)   # task -> kinds of its first figure: maps and fields first in the galleries' menu
+    for s in students:
+        for t in s["tasks"]:
+            if t["figures"]:
+                kinds[t["task"]].add(t["figures"][0]["kind"])
+    gallery_tasks = sorted((t for t in tasks if kinds[t] - {"error"}),
+                           key=lambda t: (not kinds[t] & {"dependency", "field"}, tasks.index(t)))
     page = f"""<!doctype html><html><head><meta charset='utf-8'><title>{e(assignment)}: class dashboard</title>
 <style>{_CSS}</style></head><body>
 <h1>{e(assignment)}: class dashboard</h1>
@@ -172,7 +184,7 @@ figures. Colours: <span class='key' style='background:{figures.COLOURS[1]}'></sp
 <a href='#galleries'>galleries</a></nav>
 <h2 id='scores'>Score distribution per task</h2><div class='hists'>{''.join(_svg_hist(t, hists[t]) for t in tasks)}</div>
 <h2 id='failing'>Most common failing checks</h2>
-<table id='fails'><tr><th>task</th><th>check</th><th>students</th><th>examples</th><th></th></tr>{fail_rows}</table>
+{fail_table if fails else "<p>No student failed a check.</p>"}
 <h2 id='students'>Students</h2>
 <p><label>failing check: <select id='filter'><option value=''>(everyone)</option>{options}</select></label>
 <span id='count'></span> <button id='prev'>previous</button> <span id='pageinfo'></span> <button id='next'>next</button></p>
