@@ -65,7 +65,7 @@ A ?= a2_nade_made
 LMS ?= canvas
 SUBMISSIONS ?= grading/submitted
 GRADED_ASSIGNMENTS = $(basename $(notdir $(filter-out autograder/tasks/__init__.py,$(wildcard autograder/tasks/*.py))))
-.PHONY: assignments release grade feedback export similarity check student-bundle demo-grade
+.PHONY: assignments release grade feedback export similarity dashboard check student-bundle demo-grade
 
 assignments: setup  ## regenerate every student version in assignments/ from solutions/ with nbgrader
 	@for a in $(notdir $(wildcard solutions/*)); do $(PY) -m autograder release $$a || exit 1; done
@@ -94,6 +94,9 @@ export: setup  ## make export A=a2_nade_made LMS=canvas ROSTER=roster.csv DUE=du
 similarity: setup  ## make similarity A=a2_nade_made SUBMISSIONS=...: grading/<A>/similarity.html (flags, never grades)
 	$(PY) -m autograder similarity $(A) $(SUBMISSIONS) --out grading/$(A)/similarity.html
 
+dashboard: setup  ## make dashboard A=a2_nade_made: grading/<A>/dashboard.html (static; open it in a browser)
+	$(PY) -m autograder dashboard $(A) grading/$(A)
+
 check: setup  ## self-test of the grading: solutions full marks, blank zero, every mutant caught
 	@for a in $(if $(filter command line,$(origin A)),$(A),$(GRADED_ASSIGNMENTS)); do $(PY) -m autograder check $$a || exit 1; done
 
@@ -102,3 +105,4 @@ student-bundle: setup  ## dist/student-course.zip: what students get, no solutio
 
 demo-grade: setup  ## grade a demo class for A2 (perfect, partial, blank, crashing, looping, ...) and print the table
 	$(PY) -m autograder.demo
+	$(PY) -m autograder dashboard $(A) grading/demo/out

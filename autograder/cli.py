@@ -1,4 +1,4 @@
-"""python -m autograder release|grade|feedback|check|export|similarity|merge|gradescope (see autograder/README.md)."""
+"""python -m autograder release|grade|feedback|check|export|similarity|dashboard|merge|gradescope (see autograder/README.md)."""
 from __future__ import annotations
 
 import argparse
@@ -219,6 +219,13 @@ def cmd_similarity(args) -> int:
                                   Path(args.out) if args.out else None, lms.PRESETS[args.preset] if args.preset else None)
 
 
+def cmd_dashboard(args) -> int:
+    from autograder import dashboard
+
+    assignment = load_assignment(args.assignment, _course(args))
+    return dashboard.run_command(assignment, Path(args.grading_dir), Path(args.out) if args.out else None)
+
+
 def cmd_check(args) -> int:
     from autograder.check import run_check_command
 
@@ -327,6 +334,12 @@ def main(argv=None) -> int:
                    choices=["visible", "after_due_date", "after_published", "hidden"],
                    help="when students see each check's result and message (default after_due_date)")
     gs.set_defaults(fn=cmd_gradescope)
+
+    d = sub.add_parser("dashboard", help="GRADING_DIR/dashboard.html: the class's scores, failing checks and figures")
+    d.add_argument("assignment")
+    d.add_argument("grading_dir", help="the grade command's output folder, e.g. grading/a2_nade_made")
+    d.add_argument("--out", default=None, help="page path (default <grading_dir>/dashboard.html)")
+    d.set_defaults(fn=cmd_dashboard)
 
     c = sub.add_parser("check", help="self-test: solutions full marks, blank zero, every mutant loses points")
     c.add_argument("assignment")

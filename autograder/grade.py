@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import notebooks, protocol, sandbox, store, tasks as task_registry
+from autograder import figures, notebooks, protocol, sandbox, store, tasks as task_registry
 from autograder.collect import Submission
-from autograder.taskapi import Context, run_check
+from autograder.taskapi import DISPLAY_SUFFIX, Context, Fail, run_check
 
 MAX_RESULT_BYTES = protocol.MAX_NPZ_BYTES
 UNSAFE_NOTE = "NOT SANDBOXED: graded with --unsafe-no-sandbox"
@@ -69,6 +69,15 @@ class Assignment:
     def task_names(self) -> list[str]:
         return [t.name for t in self.tasks]
 
+    @property
+    def display_tasks(self) -> list:
+        return [t for t in self.tasks if t.display is not None]
+
+    @property
+    def probe_names(self) -> list[str]:
+        """What the sandbox runs: every task, then the display probe of each task that has one."""
+        return self.task_names + [t.name + DISPLAY_SUFFIX for t in self.display_tasks]
+
 
 def load_assignment(name: str, course: Course) -> Assignment:
     module = task_registry.load(name, course.tasks_dir)
@@ -99,6 +108,18 @@ def task_inputs(assignment: Assignment) -> dict[str, dict[str, np.ndarray]]:
         seed = (assignment.seed * 1_000_003 + zlib.crc32(task.name.encode())) % 2**32
         raw = task.inputs(np.random.default_rng(seed))
         out[task.name] = {k: np.asarray(v) for k, v in raw.items()}
+    out.update(display_inputs(assignment))
+    return out
+
+
+def display_inputs(assignment: Assignment) -> dict[str, dict[str, np.ndarray]]:
+    """The public inputs of the feedback's figures, keyed `<task>__display`: seeded by the task's
+    name alone, so they are the same for every student and year, and anyone can recompute them."""
+    out = {}
+    for task in assignment.display_tasks:
+        seed = zlib.crc32(f"display\0{task.name}".encode())
+        raw = task.display.inputs(np.random.default_rng(seed))
+        out[task.name + DISPLAY_SUFFIX] = {k: np.asarray(v) for k, v in raw.items()}
     return out
 
 
@@ -120,7 +141,8 @@ def seed_for(assignment: Assignment, task: str, student_id: str) -> int:
 
 
 def build_job(assignment: Assignment, cells: list[notebooks.AnswerCell], inputs_dir: str, limits: sandbox.Limits,
-              threads: int = 1, student_id: str = "") -> dict:
+              threads: int = 1, student_id: str = "", display: bool = True) -> dict:
+    """The runner's job. `display=False` leaves out the figures' probes (check's batches: no feedback)."""
     return {
         "threads": threads,
         "cell_timeout": limits.cell_s,
@@ -130,7 +152,11 @@ def build_job(assignment: Assignment, cells: list[notebooks.AnswerCell], inputs_
         "tasks": [{"name": t.name, "target": t.target, "probe_source": t.probe_source, "probe_name": t.probe_name,
                    "inputs": f"{inputs_dir}/{t.name}.npz", "timeout": t.timeout or limits.probe_s,
                    "seed": seed_for(assignment, t.name, student_id)}
-                  for t in assignment.tasks],
+                  for t in assignment.tasks]
+        + [{"name": t.name + DISPLAY_SUFFIX, "display_of": t.name, "target": t.target, "probe_source": t.display.source,
+            "probe_name": t.display.probe_name, "inputs": f"{inputs_dir}/{t.name}{DISPLAY_SUFFIX}.npz",
+            "timeout": min(t.display.timeout, t.timeout or limits.probe_s), "seed": seed_for(assignment, t.name, "")}
+           for t in (assignment.display_tasks if display else [])],
     }
 
 
@@ -200,7 +226,7 @@ def run_probe(assignment: Assignment, cells, inputs, limits: sandbox.Limits, uns
               threads: int = 1, student_id: str = "") -> ProbeOutput:
     run = _run_in_sandbox(lambda d: build_job(assignment, cells, d, limits, threads, student_id),
                           inputs, limits, unsafe, threads)
-    status, results = parse_results(run.results, assignment.task_names, len(cells))
+    status, results = parse_results(run.results, assignment.probe_names, len(cells))
     run.results = b""           # nothing of the sandbox's output is kept beyond what was parsed
     return ProbeOutput(status, results, run)
 
@@ -213,7 +239,7 @@ def run_probe_batch(assignment: Assignment, entries: list[tuple[str, list]], inp
     submissions share a process, its files and its limits, which a student's submission must never
     do. Each one's cells and probes still run in forked children with its own seeds, as alone."""
     def make_job(inputs_dir):
-        job = build_job(assignment, [], inputs_dir, limits, 1, "")
+        job = build_job(assignment, [], inputs_dir, limits, 1, "", display=False)
         job["batch"] = [{"cells": [{"task": c.task, "source": c.source} for c in cells],
                          "seed": seed_for(assignment, "", sid),
                          "task_seeds": {t.name: seed_for(assignment, t.name, sid) for t in assignment.tasks}}
@@ -271,12 +297,12 @@ def reference(assignment: Assignment, inputs, limits: sandbox.Limits, unsafe: bo
     folder = _cache_dir() / f"{assignment.name}-{reference_key(assignment)}"
     if folder.exists():
         out = {}
-        for t in assignment.tasks:
-            meta = _load_json(folder / f"{t.name}.json")
-            arrays = _load_arrays(folder / f"{t.name}.npz")
+        for name in assignment.probe_names:
+            meta = _load_json(folder / f"{name}.json")
+            arrays = _load_arrays(folder / f"{name}.npz")
             if meta is None or arrays is None:
                 break
-            out[t.name] = (meta, arrays)
+            out[name] = (meta, arrays)
         else:
             return out
     log(f"computing reference results for {assignment.name} from {assignment.source_path}")
@@ -284,33 +310,33 @@ def reference(assignment: Assignment, inputs, limits: sandbox.Limits, unsafe: bo
     ref_limits = sandbox.Limits(**{**limits.__dict__, "wall_s": max(limits.wall_s, 600.0)})
     probe = run_probe(assignment, cells, inputs, ref_limits, unsafe)
     problems = []
-    for t in assignment.tasks:
-        res = probe.results.get(t.name)
-        st = probe.status.get("tasks", {}).get(t.name, {})
+    for name in assignment.probe_names:
+        res = probe.results.get(name)
+        st = probe.status.get("tasks", {}).get(name, {})
         if res is None:
-            problems.append(f"{t.name}: {st.get('status')} {st.get('detail')}")
+            problems.append(f"{name}: {st.get('status')} {st.get('detail')}")
             continue
         meta, _ = res
         bad = {k: v.get("error") for k, v in meta.get("records", {}).items() if not v.get("ok")}
         if meta.get("missing") or meta.get("probe_error") or bad or meta.get("cell_errors"):
-            problems.append(f"{t.name}: missing={meta.get('missing')} probe_error={meta.get('probe_error')} "
+            problems.append(f"{name}: missing={meta.get('missing')} probe_error={meta.get('probe_error')} "
                             f"cell_errors={meta.get('cell_errors')} failed records={bad}")
     if problems:
         tail = probe.run.output[-3000:] if probe.run else ""
         raise RuntimeError("the solution notebook fails its own probes:\n  " + "\n  ".join(problems) +
                            (f"\nprobe output:\n{tail}" if tail else ""))
     tmp = Path(tempfile.mkdtemp(prefix="ref-", dir=_ensure(_cache_dir())))
-    for t in assignment.tasks:
-        meta, arrays = probe.results[t.name]
-        (tmp / f"{t.name}.json").write_text(json.dumps(meta))
-        np.savez(tmp / f"{t.name}.npz", **{k.replace("/", "__"): v for k, v in arrays.items()})
+    for name in assignment.probe_names:
+        meta, arrays = probe.results[name]
+        (tmp / f"{name}.json").write_text(json.dumps(meta))
+        np.savez(tmp / f"{name}.npz", **{k.replace("/", "__"): v for k, v in arrays.items()})
     try:
         tmp.rename(folder)
     except OSError:  # another process cached it first
         for f in tmp.iterdir():
             f.unlink()
         tmp.rmdir()
-    return {t.name: probe.results[t.name] for t in assignment.tasks}
+    return {name: probe.results[name] for name in assignment.probe_names}
 
 
 def _ensure(p: Path) -> Path:
@@ -330,6 +356,7 @@ class TaskResult:
     status: str
     message: str
     checks: list = field(default_factory=list)   # (name, weight, passed, message)
+    figures: list = field(default_factory=list)  # figure dicts on public display inputs (autograder/figures.py)
 
 
 @dataclass
@@ -447,6 +474,32 @@ def judge_task(assignment: Assignment, task, sid: str, probe: ProbeOutput, ref, 
                       outcomes)
 
 
+def task_figures(task, probe: ProbeOutput, ref, inputs) -> list[dict]:
+    """The task's figures from its display probe's results (public inputs only) and the
+    reference's; each validated and bounded (autograder/figures.py). No display results (the task
+    crashed, timed out or the display probe did): no figures."""
+    name = task.name + DISPLAY_SUFFIX
+    res = probe.results.get(name)
+    if res is None or name not in ref or res[0].get("missing"):
+        return []
+    meta, arrays = res
+    records = meta.get("records") if isinstance(meta.get("records"), dict) else {}
+    ref_meta, ref_arrays = ref[name]
+    ctx = Context(records, arrays, ref_meta.get("records", {}), ref_arrays, inputs[name])
+    stopped = f"no figure: drawing it raised {_clean(meta['probe_error'], 80)}" if meta.get("probe_error") else None
+    out = []
+    for title, fn in task.display.figures[:figures.MAX_FIGURES]:
+        try:
+            fig = fn(ctx)
+        except Fail as err:
+            fig = figures.error(title, stopped or f"no figure: {err}")
+        except Exception as err:  # strange data: say so, never fail the grading
+            fig = figures.error(title, f"no figure: the results could not be drawn ({type(err).__name__})")
+        fig.setdefault("title", title)
+        out.append(figures.validate(fig))
+    return out
+
+
 def _answer_cells(assignment: Assignment, sub: Submission):
     """(result, None) for a submission that cannot be run (its rows already final), else (None, (nb, cells))."""
     sid = sub.student_id
@@ -492,6 +545,9 @@ def _finish(assignment: Assignment, sub: Submission, nb, cells, probe: ProbeOutp
             row.score, row.status, row.message = 0.0, "defined_elsewhere", placed.uncredited[row.task]
         elif placed.notes.get(row.task):
             row.message = "; ".join(placed.notes[row.task] + [row.message])
+    for task, row in zip(assignment.tasks, rows):
+        if task.display is not None and row.status not in ("missing_cell", "not_defined", "defined_elsewhere"):
+            row.figures = task_figures(task, probe, ref, inputs)
     notes = list(sub.notes)
     if probe.run and probe.run.output_bytes > limits.output_kb * 1024:
         notes.append(f"printed {probe.run.output_bytes / 2**20:.1f} MB of output; only the first "
@@ -627,7 +683,7 @@ def grade_all(assignment: Assignment, subs: list[Submission], limits: sandbox.Li
                 on_result(r)
                 r.answers, r.output_excerpt = {}, ""
                 for t in r.tasks:
-                    t.checks = []
+                    t.checks, t.figures = [], []
         return r
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

@@ -145,10 +145,10 @@ def build(assignment_name: str, course, out_dir: Path, details_visibility: str =
         ref_dir = stage / "references" / f"{real.name}-{reference_key(shipped)}"
         ref_dir.mkdir(parents=True)
         import numpy as np
-        for t in real.tasks:
-            meta, arrays = refs[t.name]
-            (ref_dir / f"{t.name}.json").write_text(json.dumps(meta))
-            np.savez(ref_dir / f"{t.name}.npz", **{k.replace("/", "__"): v for k, v in arrays.items()})
+        for name in real.probe_names:   # the display probes' too: the cache is complete or recomputed
+            meta, arrays = refs[name]
+            (ref_dir / f"{name}.json").write_text(json.dumps(meta))
+            np.savez(ref_dir / f"{name}.npz", **{k.replace("/", "__"): v for k, v in arrays.items()})
         (stage / CONFIG).write_text(json.dumps({
             "assignment": real.name, "notebook": real.notebook_name, "details_visibility": details_visibility,
             "references": ref_dir.relative_to(stage).as_posix(),

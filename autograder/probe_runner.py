@@ -697,6 +697,9 @@ def _grade_one(cells, tasks, seed, job, setup_ns, setup_error, setup_s, inputs, 
     status["cells"] = verdicts
     status["times"]["screen"] = round(_time() - t0, 3)
     for task in tasks:
+        shown = task.get("display_of")
+        if shown is not None and status["tasks"].get(shown, {}).get("status") != "ok":
+            continue   # the figures of a task whose graded probe did not finish: not worth its time
         own = [i for i, c in _enumerate(cells) if c["task"] == task["name"]]
         bad = [verdicts[i] for i in own if not verdicts[i]["ok"]]
         if bad:

@@ -68,6 +68,7 @@ def write_grades(path: Path, assignment, results) -> None:
 
 _CSS = """body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}
 table{border-collapse:collapse;width:100%;margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}
+figure{margin:1em 0}figure img{max-width:100%}figcaption{font-size:.9em;color:#444}
 .pass{color:#17612b}.fail{color:#a31515}.warn{background:#fff3cd;padding:.5em;border:1px solid #e0c36b}"""
 
 
@@ -95,19 +96,40 @@ def write_feedback(folder: Path, assignment, result, unsafe: bool, hand=None) ->
         parts.append(f"<h2>{e(t.task)}: {_fmt(t.score)} / {_fmt(t.max_score)} ({e(t.status)})</h2>")
         parts.append(f"<p><samp>{e(t.message)}</samp></p>")
         parts += _task_hand_html(t, hand)
-        if not t.checks:
-            continue
-        parts.append("<table><tr><th>check</th><th>weight</th><th>result</th><th>message</th></tr>")
-        for name, weight, passed, message in t.checks:
-            cls, word = ("pass", "passed") if passed else ("fail", "failed")
-            parts.append(f"<tr><td>{e(name)}</td><td>{weight:g}</td><td class='{cls}'>{word}</td><td><samp>{e(message)}</samp></td></tr>")
-        parts.append("</table>")
+        if t.checks:
+            parts.append("<table><tr><th>check</th><th>weight</th><th>result</th><th>message</th></tr>")
+            for name, weight, passed, message in t.checks:
+                cls, word = ("pass", "passed") if passed else ("fail", "failed")
+                parts.append(f"<tr><td>{e(name)}</td><td>{weight:g}</td><td class='{cls}'>{word}</td><td><samp>{e(message)}</samp></td></tr>")
+            parts.append("</table>")
+        parts.extend(figures_html(getattr(t, "figures", None) or []))
     parts += _written_html(assignment, hand)
     parts.append("<p>Grades come from hidden probes of your functions run in a sandbox; the visible tests in the "
                  "notebook check the same properties on other inputs.</p></body></html>")
     path = out_dir / f"{assignment.source_path.stem}.html"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
+
+
+def figure_html(fig: dict) -> str:
+    """One figure of a task as a self-contained <figure> (PNG data URI; an error figure as text).
+    Drawn from the figure's data alone (autograder/figures.py), so a stored record redraws it."""
+    from autograder import figures
+
+    fig = figures.validate(fig)
+    title = html.escape(fig["title"])
+    png = figures.draw(fig)
+    if png is None:
+        return f"<figure class='figure-error'><figcaption>{title}: {html.escape(fig.get('message', ''))}</figcaption></figure>"
+    note = ""
+    if fig["kind"] in ("dependency", "field"):
+        note = f" ({fig['violations']} violation(s), {fig['missing']} missing)"
+    return (f"<figure class='autograder-figure' data-kind='{fig['kind']}'><img alt='{title}' src='{figures.data_uri(png)}'>"
+            f"<figcaption>{title}{note}; drawn on public display inputs, not the hidden ones</figcaption></figure>")
+
+
+def figures_html(figs: list) -> list[str]:
+    return [figure_html(f) for f in figs]
 
 
 # ---------------------------------------------------------------- nbgrader gradebook

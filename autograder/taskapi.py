@@ -58,6 +58,7 @@ class Task:
     doc: str = ""
     helpers: tuple = ()            # module-level functions the probe calls (their source is shipped)
     constants: dict = field(default_factory=dict)   # plain literals the probe reads (case tables)
+    display: "Display | None" = None   # public inputs whose results become the feedback's figures
 
     def __post_init__(self):
         self.target = self.target or self.name
@@ -73,12 +74,15 @@ class Task:
         if len(seen) != len(self.checks):
             raise ValueError(f"task {self.name}: duplicate check names")
         # read now, while the module file on disk is the one that was imported
-        self._probe_source = self._ship()
+        self._probe_source = self._ship(self.constants, self.helpers, self.probe)
+        if self.display is not None:
+            self.display.source = self._ship({**self.constants, **self.display.constants},
+                                             (*self.helpers, *self.display.helpers), self.display.probe)
 
-    def _ship(self) -> str:
+    def _ship(self, constants, helpers, probe) -> str:
         """The probe's source as the sandbox runs it: constants, helpers, then the probe itself."""
         parts = []
-        for key, value in self.constants.items():
+        for key, value in constants.items():
             if not key.isidentifier():
                 raise ValueError(f"task {self.name}: constant name {key!r} is not an identifier")
             text = repr(value)
@@ -89,7 +93,7 @@ class Task:
             if not same:
                 raise ValueError(f"task {self.name}: constant {key} is not a plain literal")
             parts.append(f"{key} = {text}\n")
-        for fn in (*self.helpers, self.probe):
+        for fn in (*helpers, probe):
             if not inspect.isfunction(fn):
                 raise ValueError(f"task {self.name}: {fn!r} is not a plain function")
             parts.append(textwrap.dedent(inspect.getsource(fn)))
@@ -98,6 +102,34 @@ class Task:
     @property
     def probe_source(self) -> str:
         return self._probe_source
+
+    @property
+    def probe_name(self) -> str:
+        return self.probe.__name__
+
+
+DISPLAY_SUFFIX = "__display"
+
+
+@dataclass
+class Display:
+    """What a task shows in the feedback: figures of the student's results on PUBLIC inputs.
+
+    `inputs(rng)` draws the display inputs from a generator seeded by the task's name alone (the
+    same for every student, computable by anyone who reads the task module: nothing hidden), the
+    sandbox runs `probe(target, inputs, record)` on them in a child of its own after the graded
+    probes (a crash or timeout there costs a figure, never points), the reference's results come
+    from the solution like the graded ones, and each `figures` entry `(title, fn)` turns them into
+    one figure: `fn(ctx) -> dict` (see autograder/figures.py), with `ctx.get`'s strict checks;
+    a `Fail` becomes an "error" figure with its message. The task's `helpers` and `constants` are
+    shipped with the display probe too."""
+    inputs: Callable[[np.random.Generator], dict]
+    probe: Callable
+    figures: list
+    helpers: tuple = ()
+    constants: dict = field(default_factory=dict)
+    timeout: float = 15.0          # seconds for the display probe (at most the task's)
+    source: str = ""               # filled in by Task
 
     @property
     def probe_name(self) -> str:

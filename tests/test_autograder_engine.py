@@ -6,6 +6,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
@@ -231,3 +232,38 @@ def test_nbgrader_generate_feedback_agrees(course, graded):
         page = (course / "grading" / "feedback" / sid / "fx_tiny" / "fx_tiny.html").read_text()
         got, total = map(float, re.search(r"Score: ([0-9.]+) / ([0-9.]+)", page).groups())
         assert abs(got - float(ours[sid]["score"])) < 1e-6 and abs(total - float(ours[sid]["max_score"])) < 1e-6
+
+
+@needs_bwrap
+def test_feedback_and_dashboard_show_figures_of_public_inputs_only(course, graded, tmp_path):
+    """ada's row_softmax figure reaches her feedback and the class dashboard, which reads the store;
+    no hidden input of any task appears in either (the figure's labels are the display logits)."""
+    import json
+    import re
+
+    from autograder import dashboard
+    from autograder.grade import Course, display_inputs, load_assignment, task_inputs
+
+    out, _ = graded
+    assignment = load_assignment("fx_tiny", Course(course, tc.TASKS_DIR))
+    page = dashboard.build(assignment, out, tmp_path / "dashboard.html")
+    text = page.read_text()
+    data = json.loads(re.search(r"<script type='application/json' id='data'>(.*?)</script>", text, re.S).group(1)
+                      .replace("<\\/", "</"))
+    students = {s["id"]: s for s in data["students"]}
+    assert set(students) == {"ada", "bea", "cy", "dee", "eve"}
+    ada = {t["task"]: t for t in students["ada"]["tasks"]}
+    [fig] = ada["row_softmax"]["figures"]
+    public = display_inputs(assignment)["row_softmax__display"]["logits"].ravel()
+    assert fig["kind"] == "values" and fig["labels"] == [f"{v:.6f}" for v in public]
+    assert students["ada"]["feedback"] == "feedback/ada/fx_tiny.html"
+    [blank] = students["bea"]["tasks"][1]["figures"]    # a blank answer: the figure says why it is missing
+    assert (blank["kind"], blank["message"]) == ("error", "no figure: raised NotImplementedError")
+    feedback = (out / "feedback" / "ada" / "fx_tiny.html").read_text()
+    assert feedback.count("<figure class='autograder-figure'") == 1
+    hidden = [v for name, arrays in task_inputs(assignment).items() if not name.endswith("__display")
+              for arr in arrays.values() for v in np.asarray(arr, dtype=float).ravel()]
+    assert hidden
+    for v in hidden:
+        for shown in (f"{v:.6f}", f"{v:.4f}", repr(float(v))):
+            assert shown not in text and shown not in feedback, f"hidden input {shown} leaked"

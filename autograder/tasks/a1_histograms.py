@@ -8,7 +8,8 @@ judged only after it passes (`requires`), so a constant answer earns nothing.
 """
 import numpy as np
 
-from autograder.taskapi import KIND_NAMES, Check, Fail, Task, close_to_reference, equal_to_reference
+from autograder import figures
+from autograder.taskapi import KIND_NAMES, Check, Display, Fail, Task, close_to_reference, equal_to_reference
 
 SEED = 20260101
 
@@ -171,6 +172,41 @@ def _inv_zero(ctx):
     return True, "values of probability 0 are never returned, also for u past the last cumulative sum"
 
 
+# ---------------------------------------------------------------- figures on public display inputs
+# (seeded by the task's name in grade.display_inputs: the same for everyone, nothing hidden)
+
+
+def fit_display_inputs(rng):
+    probs = np.array([0.3, 0.2, 0.0, 0.15, 0.1, 0.25])
+    return {"samples": rng.choice(6, size=60, p=probs).astype(np.int64)}
+
+
+def fit_display_probe(fit_histogram, inputs, record):
+    record("plain", lambda: fit_histogram(inputs["samples"].copy(), 6))
+    record("alpha", lambda: fit_histogram(inputs["samples"].copy(), 6, alpha=1.0))
+
+
+def _fit_figure(key, what):
+    def fn(ctx):
+        got = ctx.get(key, kinds=ARRAY, shape=ctx.ref(key).shape)
+        return figures.values(f"{what}: 60 samples of 6 values", got, ctx.ref(key), [str(k) for k in range(6)],
+                              "value k", "probability p_k")
+    return fn
+
+
+def inv_display_inputs(rng):
+    return {"probs": np.array([0.1, 0.25, 0.0, 0.3, 0.05, 0.3]), "u": rng.random(3000)}
+
+
+def inv_display_probe(sample_inverse_cdf, inputs, record):
+    record("samples", lambda: sample_inverse_cdf(inputs["probs"].copy(), inputs["u"].copy()))
+
+
+def _inv_figure(ctx):
+    got = ctx.get("samples", kinds=ARRAY, shape=(3000,))
+    return figures.sampler("3000 inverse-CDF samples against the probabilities", got, ctx.inputs["probs"])
+
+
 VALUES = "counts / N without smoothing"
 NLL_VALUES = "mean of -ln p in nats"
 BPD_VALUES = "nats to bits per dimension"
@@ -188,7 +224,9 @@ TASKS = [
         Check("samples given as a list", 1, close_to_reference("as_list", kinds=ARRAY, rtol=1e-9, atol=1e-12,
                                                                what="the probabilities for a list of samples"),
               requires=(VALUES,)),
-    ]),
+    ], display=Display(fit_display_inputs, fit_display_probe,
+                       [("your histogram against the reference's", _fit_figure("plain", "no smoothing")),
+                        ("with alpha = 1", _fit_figure("alpha", "additive smoothing alpha = 1"))])),
     Task("average_nll", nll_inputs, nll_probe, [
         Check(NLL_VALUES, 3, close_to_reference("value", kinds=FLOATISH, rtol=1e-9, atol=1e-12,
                                                 what="the average NLL")),
@@ -209,5 +247,6 @@ TASKS = [
               requires=(INV_VALUES,)),
         Check("never past the end", 1, _inv_short, requires=(INV_VALUES,)),
         Check("never a zero-probability category", 1, _inv_zero, requires=(INV_VALUES,)),
-    ]),
+    ], display=Display(inv_display_inputs, inv_display_probe,
+                       [("your samples against the probabilities", _inv_figure)])),
 ]

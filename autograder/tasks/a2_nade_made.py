@@ -13,7 +13,8 @@ say what is wrong without giving hidden inputs or reference values away.
 import numpy as np
 import torch
 
-from autograder.taskapi import Check, Fail, Task, close_to_reference
+from autograder import figures
+from autograder.taskapi import Check, Display, Fail, Task, close_to_reference
 from course_lib.checks import binary_rows_to_index, check_autoregressive, check_normalization, check_sampler
 
 SEED = 20260202
@@ -535,6 +536,145 @@ def _sampler_generator(ctx):
     return True, "randomness comes from the generator only"
 
 
+# ---------------------------------------------------------------- figures on public display inputs
+# Display inputs are drawn from a generator seeded by the task's name (grade.display_inputs): public,
+# the same for everyone. Each probe records little; the figures compare with the reference's results.
+
+
+def _bits(d):
+    return ["".join(str(int(v)) for v in row) for row in _all_binary(d)]
+
+
+def bernoulli_display_inputs(rng):
+    return {"logits": np.linspace(-30.0, 30.0, 13)}
+
+
+def bernoulli_display_probe(bernoulli_log_prob, inputs, record):
+    l = torch.from_numpy(inputs["logits"])[:, None]
+    record("x1", lambda: bernoulli_log_prob(l, torch.ones_like(l)))
+    record("x0", lambda: bernoulli_log_prob(l, torch.zeros_like(l)))
+
+
+def _bernoulli_figure(ctx):
+    got = [ctx.get(k, kinds=TENSOR, shape=ctx.ref(k).shape) for k in ("x1", "x0")]
+    labels = [f"x={x}, l={v:g}" for x in (1, 0) for v in ctx.inputs["logits"]]
+    return figures.values("log p(x | logit) for one dimension", np.concatenate(got),
+                          np.concatenate([ctx.ref("x1"), ctx.ref("x0")]), labels, "x and logit l", "log-likelihood (nats)")
+
+
+NADE_DISPLAY_D, NADE_DISPLAY_H = 4, 3
+
+
+def nade_display_inputs(rng):
+    d, h = NADE_DISPLAY_D, NADE_DISPLAY_H
+    return {"x": _all_binary(d), "W": rng.normal(size=(h, d)), "V": rng.normal(size=(d, h)),
+            "b": rng.normal(size=d), "c": rng.normal(size=h)}
+
+
+def nade_display_probe(nade_log_prob, inputs, record):
+    record("logp", lambda: nade_log_prob(*[torch.from_numpy(inputs[k]) for k in ("x", "W", "V", "b", "c")]))
+
+
+def _nade_figure(ctx):
+    got = ctx.get("logp", kinds=TENSOR, shape=ctx.ref("logp").shape)
+    return figures.values(f"log p(x) for every x in {{0,1}}^{NADE_DISPLAY_D}", got, ctx.ref("logp"),
+                          _bits(NADE_DISPLAY_D), "x", "log-likelihood (nats)")
+
+
+MASK_DISPLAY = {"din": [3, 1, 5, 2, 4], "hidden": [[1, 2, 3, 4, 2, 3], [1, 1, 2, 3, 4, 4]]}
+
+
+def masks_display_inputs(rng):
+    return {"din": np.array(MASK_DISPLAY["din"], dtype=np.int64),
+            **{f"h{l}": np.array(h, dtype=np.int64) for l, h in enumerate(MASK_DISPLAY["hidden"])}}
+
+
+def masks_display_probe(made_masks, inputs, record):
+    record("masks", lambda: made_masks(inputs["din"], [inputs["h0"], inputs["h1"]]))
+
+
+def _connectivity(masks):
+    """Which output sees which input through the masked layers: the product of the masks."""
+    reach = masks[0]
+    for m in masks[1:]:
+        reach = m @ reach
+    return reach > 0
+
+
+def _by_degree(dep, degrees):
+    """Rows and columns in the order of the degrees, so the allowed map is strictly lower triangular."""
+    order = np.argsort(degrees, kind="stable")
+    return dep[np.ix_(order, order)], order
+
+
+def _masks_figure(ctx):
+    masks = _mask_list(ctx, "masks")
+    got, ref = _connectivity([m for m, _ in masks]), _connectivity([r for _, r in masks])
+    din = ctx.inputs["din"]
+    got, order = _by_degree(got, din)
+    ref, _ = _by_degree(ref, din)
+    fig = figures.dependency("which output sees which input through your masks (sorted by input degree)",
+                             got, ref, xlabel="input x_j (sorted by degree)", ylabel="output d (sorted by degree)")
+    fig["order"] = [int(v) for v in order]
+    return fig
+
+
+MADE_DISPLAY = (6, [12])
+
+
+def made_display_inputs(rng):
+    d = MADE_DISPLAY[0]
+    return {"order": rng.permutation(d), "x": (rng.random((N_POINTS, d)) + 0.1).astype(np.float32),
+            "delta": (rng.random(d) + 0.5).astype(np.float32)}
+
+
+def made_display_probe(MADE, inputs, record):
+    d, hidden = MADE_DISPLAY
+    torch.manual_seed(0)
+    model = MADE(d, hidden, ordering=[int(v) for v in inputs["order"]])
+    with torch.no_grad():
+        for p in model.parameters():    # positive weights keep every ReLU active: every allowed connection shows
+            p.copy_(p.abs() + 0.1)
+        record("live", lambda: perturbed(model, torch.from_numpy(inputs["x"]), torch.from_numpy(inputs["delta"])))
+
+
+def _made_figure(ctx):
+    d = MADE_DISPLAY[0]
+    got = _dep_from(ctx.get("live", kinds=TENSOR), d)
+    ref = _dep_from(ctx.ref("live"), d)
+    pos = np.empty(d, dtype=np.int64)
+    pos[ctx.inputs["order"]] = np.arange(d)
+    got, order = _by_degree(got, pos)
+    ref, _ = _by_degree(ref, pos)
+    fig = figures.dependency(f"MADE(D={d}, hidden {MADE_DISPLAY[1]}), every weight positive: which logit moves "
+                             "with which input", got, ref, xlabel="input x_j (in the ordering's order)",
+                             ylabel="logit d (in the ordering's order)")
+    fig["order"] = [int(v) for v in order]
+    return fig
+
+
+def sampler_display_inputs(rng):
+    pos = np.arange(SAMPLER_D)
+    order = rng.permutation(SAMPLER_D)
+    pos[order] = np.arange(SAMPLER_D)
+    return {"order": order.astype(np.int64),
+            "W": (rng.normal(size=(SAMPLER_D, SAMPLER_D)) * 2.0 * (pos[None, :] < pos[:, None])).astype(np.float32),
+            "b": rng.normal(size=SAMPLER_D).astype(np.float32)}
+
+
+def sampler_display_probe(autoregressive_sample, inputs, record):
+    W, b = torch.from_numpy(inputs["W"]), torch.from_numpy(inputs["b"])
+    gen = torch.Generator().manual_seed(0)
+    record("samples", lambda: autoregressive_sample(lambda x: x.float() @ W.T + b, 4000, SAMPLER_D,
+                                                    [int(v) for v in inputs["order"]], gen))
+
+
+def _sampler_figure(ctx):
+    s = _samples(ctx, "samples", 4000)
+    return figures.sampler(f"4000 samples of a {SAMPLER_D}-dimensional model against its exact probabilities",
+                           binary_rows_to_index(s), _exact_probs(ctx.inputs["W"], ctx.inputs["b"]), _bits(SAMPLER_D))
+
+
 # ---------------------------------------------------------------- the tasks
 
 BERN_VALUES = "values for moderate logits (float64)"
@@ -551,19 +691,24 @@ TASKS = [
         Check("logit 0 means probability 1/2", 1,
               close_to_reference("half", kinds=TENSOR, rtol=1e-5, atol=1e-5, what="log-likelihoods at logit 0"),
               requires=(BERN_VALUES,)),
-    ]),
+    ], display=Display(bernoulli_display_inputs, bernoulli_display_probe,
+                       [("your log-likelihoods against the reference's", _bernoulli_figure)])),
     Task("nade_log_prob", nade_inputs, nade_probe, [
         Check(NADE_VALUES, 3, _nade_values),
         Check("normalized over {0,1}^10", 2, _nade_normalized, requires=(NADE_VALUES,)),
         Check("stable for large biases", 1, _nade_stable, requires=(NADE_VALUES,)),
         Check("O(DH) work (running sum)", 2, _nade_cost, requires=(NADE_VALUES,)),
-    ], helpers=(count_work,), constants={"NADE_CASES": NADE_CASES, "COST_SIZES": COST_SIZES}),
+    ], helpers=(count_work,), constants={"NADE_CASES": NADE_CASES, "COST_SIZES": COST_SIZES},
+       display=Display(nade_display_inputs, nade_display_probe,
+                       [("your log-likelihoods against the reference's", _nade_figure)])),
     Task("made_masks", masks_inputs, masks_probe, [
         Check(MASK_HIDDEN, 2, _masks_hidden),
         Check(MASK_OUTPUT, 2, _masks_output),
         Check("number, shapes and dtype of masks", 1, _masks_shapes, requires=(MASK_HIDDEN,)),
         Check("degrees as lists or tensors", 1, _masks_types, requires=(MASK_HIDDEN, MASK_OUTPUT)),
-    ], constants={"MASK_CASES": MASK_CASES}),
+    ], constants={"MASK_CASES": MASK_CASES},
+       display=Display(masks_display_inputs, masks_display_probe,
+                       [("dependency map of your masks", _masks_figure)])),
     Task("MADE", made_inputs, made_probe, [
         Check(MADE_DEPENDS, 1, _made_depends),
         Check(MADE_AR, 2, _made_ar("init", "at initialization"), requires=(MADE_DEPENDS,)),
@@ -573,7 +718,9 @@ TASKS = [
               _made_ar("reloaded", "after load_state_dict with dense weights"), requires=(MADE_AR,)),
         Check("nn.Module with logits (B, D)", 1, _made_module, requires=(MADE_AR,)),
         Check("parameters are weights and biases", 1, _made_params, requires=(MADE_AR,)),
-    ], helpers=(perturbed,), constants={"MADE_CASES": MADE_CASES}),
+    ], helpers=(perturbed,), constants={"MADE_CASES": MADE_CASES},
+       display=Display(made_display_inputs, made_display_probe, [("dependency map of your MADE", _made_figure)],
+                       constants={"MADE_DISPLAY": MADE_DISPLAY, "N_POINTS": N_POINTS})),
     Task("autoregressive_sample", sampler_inputs, sampler_probe, [
         Check(SAMPLER_FOLLOWS, 3, _sampler_matches([0, 1], "random orderings")),
         Check("format", 1, _sampler_format, requires=(SAMPLER_FOLLOWS,)),
@@ -581,5 +728,7 @@ TASKS = [
         Check("ordering None is the natural order", 1, _sampler_matches([2], "ordering None"),
               requires=(SAMPLER_FOLLOWS,)),
         Check("uses only the generator", 1, _sampler_generator, requires=(SAMPLER_FOLLOWS,)),
-    ], constants={"SAMPLER_CASES": SAMPLER_CASES, "SAMPLER_D": SAMPLER_D}),
+    ], constants={"SAMPLER_CASES": SAMPLER_CASES, "SAMPLER_D": SAMPLER_D},
+       display=Display(sampler_display_inputs, sampler_display_probe,
+                       [("your samples against the exact probabilities", _sampler_figure)])),
 ]

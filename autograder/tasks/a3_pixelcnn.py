@@ -24,7 +24,8 @@ Messages say what is wrong without giving hidden inputs or reference values away
 import numpy as np
 import torch
 
-from autograder.taskapi import Check, Fail, Task
+from autograder import figures
+from autograder.taskapi import Check, Display, Fail, Task
 from course_lib.checks import check_autoregressive, check_normalization
 
 SEED = 20260303
@@ -607,6 +608,92 @@ def _mix_grads(ctx):
 
 # ---------------------------------------------------------------- the tasks
 
+# ---------------------------------------------------------------- figures on public display inputs
+# (seeded by the task's name in grade.display_inputs: the same for everyone, nothing hidden)
+
+MASK_DISPLAY_K = 5
+
+
+def mask_display_inputs(rng):
+    return {"k": np.array(MASK_DISPLAY_K)}
+
+
+def mask_display_probe(causal_mask, inputs, record):
+    k = int(inputs["k"])
+    record("A", lambda: causal_mask(k, "A"))
+    record("B", lambda: causal_mask(k, "B"))
+
+
+def _mask_figure(mask_type):
+    def fn(ctx):
+        k = MASK_DISPLAY_K
+        got = ctx.get(mask_type, kinds=TENSOR, shape=(1, 1, k, k))
+        if not np.isin(got, (0, 1)).all():
+            raise Fail("the mask has entries other than 0 and 1")
+        return figures.field(f"your type-{mask_type} mask (kernel {k}) over the expected one",
+                             got[0, 0].astype(bool), ctx.ref(mask_type)[0, 0].astype(bool), (k // 2, k // 2))
+    return fn
+
+
+CONV_DISPLAY = (1, 1, 3, 0, 1, 4, 4)    # in, out channels, kernel, type A, colour groups, H, W
+
+
+def conv_display_inputs(rng):
+    cin, cout, k, t, g, h, w = CONV_DISPLAY
+    return {"x": rng.normal(size=(CONV_POINTS, cin, h, w)).astype(np.float32),
+            "delta": (rng.random((cin, h, w)) + 0.5).astype(np.float32),
+            "train": rng.normal(size=(4, cin, h, w)).astype(np.float32)}
+
+
+def conv_display_probe(MaskedConv2d, inputs, record):
+    cin, cout, k, t, g, h, w = CONV_DISPLAY
+    x, delta = torch.from_numpy(inputs["x"]), torch.from_numpy(inputs["delta"])
+    torch.manual_seed(0)
+    conv = MaskedConv2d(cin, cout, k, "AB"[t], color_channels=g)
+    record("init", lambda: measured(conv, x, delta))
+
+    def train():
+        opt = torch.optim.Adam(conv.parameters(), lr=0.5, weight_decay=0.5)
+        for _ in range(3):
+            loss = conv(torch.from_numpy(inputs["train"])).pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            for p in conv.parameters():
+                p.grad = (torch.zeros_like(p) if p.grad is None else p.grad) + 1.0
+            opt.step()
+        return measured(conv, x, delta)
+    record("trained", train)
+
+
+def _conv_figure(stage, when):
+    def fn(ctx):
+        cin, cout, k, t, g, h, w = CONV_DISPLAY
+        n = cin * h * w
+        out = ctx.get(stage, kinds=TENSOR, shape=ctx.ref(stage).shape)
+        if not np.isfinite(out).all():
+            raise Fail("the output has NaN or inf")
+        return figures.dependency(f"type-A MaskedConv2d (kernel {k}) on a {h}x{w} image, {when}",
+                                  _moved(out, CONV_POINTS, n), _moved(ctx.ref(stage), CONV_POINTS, n),
+                                  xlabel="input pixel (row, col)", ylabel="output pixel (row, col)", image_shape=(h, w))
+    return fn
+
+
+RF_DISPLAY = [(3, 3, 8, 8, 5, 4), (4, 3, 7, 9, 1, 8)]    # layers, kernel, height, width, row, col
+
+
+def rf_display_inputs(rng):
+    return {"cases": np.array(RF_DISPLAY, dtype=np.int64)}
+
+
+def _rf_figure(i, what):
+    def fn(ctx):
+        L, k, h, w, row, col = RF_DISPLAY[i]
+        got = _as_bool_map(ctx, f"case{i}", (h, w))
+        return figures.field(f"your {what} ({L} layers, kernel {k}, {h}x{w} canvas, pixel ({row}, {col})) over the "
+                             "expected one", got, ctx.ref(f"case{i}").astype(bool), (row, col))
+    return fn
+
+
 MASK_SINGLE = "one channel, types A and B"
 CONV_DEPENDS, CONV_CAUSAL = "the output depends on the input", "type A is autoregressive"
 RF_STACKS, BLIND_VALUES = "stacks of layers", "one layer and stacks of layers"
@@ -624,7 +711,8 @@ TASKS = [
                       "input group g' iff g' < g (A) or g' <= g (B); elsewhere the mask ignores the groups")),
         Check("float tensor (out, in, k, k) of 0/1", 1, _mask_format, requires=(MASK_SINGLE,)),
         Check("invalid arguments raise ValueError", 1, _mask_rejects, requires=(MASK_SINGLE,)),
-    ]),
+    ], display=Display(mask_display_inputs, mask_display_probe,
+                       [("your type-A mask", _mask_figure("A")), ("your type-B mask", _mask_figure("B"))])),
     Task("MaskedConv2d", conv_inputs, conv_probe, [
         Check(CONV_DEPENDS, 1, _conv_depends),
         Check(CONV_CAUSAL, 1, _conv_causal, requires=(CONV_DEPENDS,)),
@@ -635,19 +723,25 @@ TASKS = [
             "reloaded", "after load_state_dict with dense weights (apply the mask in forward)"), requires=(CONV_DEPENDS,)),
         Check("nn.Conv2d subclass, same-size output", 1, _conv_format, requires=(CONV_DEPENDS, CONV_CAUSAL)),
         Check("the mask is not a parameter", 1, _conv_params, requires=(CONV_DEPENDS, CONV_CAUSAL)),
-    ], helpers=(measured,)),
+    ], helpers=(measured,),
+       display=Display(conv_display_inputs, conv_display_probe,
+                       [("dependency map at initialization", _conv_figure("init", "at initialization")),
+                        ("dependency map after Adam steps", _conv_figure("trained", "after Adam steps"))],
+                       constants={"CONV_DISPLAY": CONV_DISPLAY, "CONV_POINTS": CONV_POINTS})),
     Task("pixelcnn_receptive_field", rf_inputs, rf_probe, [
         Check(RF_STACKS, 2, _map_values({1}, RF_HINT)),
         Check("one layer (type A)", 1, _map_values({0}, RF_HINT)),
         Check("pixels at the canvas edges", 1, _map_values({2}, EDGE_HINT)),
         Check("boolean array (height, width)", 1, _map_format, requires=(RF_STACKS,)),
-    ]),
+    ], display=Display(rf_display_inputs, rf_probe, [("your receptive field", _rf_figure(0, "receptive field")),
+                                                     ("your receptive field at an edge",
+                                                      _rf_figure(1, "receptive field"))])),
     Task("blind_spot", rf_inputs, blind_probe, [
         Check(BLIND_VALUES, 2, _map_values({0, 1}, BLIND_HINT)),
         Check("pixels at the canvas edges", 1, _map_values({2}, BLIND_HINT + "; " + EDGE_HINT)),
         Check("only earlier pixels", 1, _blind_only_earlier, requires=(BLIND_VALUES,)),
         Check("boolean array (height, width)", 1, _map_format, requires=(BLIND_VALUES,)),
-    ]),
+    ], display=Display(rf_display_inputs, blind_probe, [("your blind spot", _rf_figure(0, "blind spot"))])),
     Task("GatedPixelCNN", gated_inputs, gated_probe, [
         Check(GATED_DEPENDS, 1, _gated_depends),
         Check(GATED_AR, 2, _gated_causal("init", "at initialization"), requires=(GATED_DEPENDS,)),

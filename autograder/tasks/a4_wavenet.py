@@ -13,7 +13,8 @@ inputs or reference values away.
 import numpy as np
 import torch
 
-from autograder.taskapi import Check, Fail, Task, close_to_reference, equal_to_reference
+from autograder import figures
+from autograder.taskapi import Check, Display, Fail, Task, close_to_reference, equal_to_reference
 from course_lib.checks import check_sampler
 
 SEED = 20260409
@@ -275,6 +276,38 @@ def _conv_kernel_one(ctx):
         if not np.array_equal(dep, expected):
             return False, "kernel_size = 1 (no padding): output t must depend on x_t only"
     return True, "kernel_size = 1 gives a 1x1 convolution of the input's length"
+
+
+CONV_DISPLAY = (3, 2, 12)    # kernel, dilation, T: public, shown in the feedback
+
+
+def conv_display_inputs(rng):
+    return {"x": rng.normal(size=(CONV_POINTS, 3, CONV_DISPLAY[2]))}
+
+
+def conv_display_probe(CausalConv1d, inputs, record):
+    k, d, T = CONV_DISPLAY
+    torch.manual_seed(0)
+    conv = CausalConv1d(3, 2, k, dilation=d).double()
+    record("out", lambda: conv_perturbed(conv, torch.from_numpy(inputs["x"])))
+
+
+def _time_dep(out, T):
+    base = out[0].astype(np.float64)
+    dep = np.zeros((T, T), dtype=bool)
+    for t in range(T):
+        dep[:, t] = (np.abs(out[t + 1].astype(np.float64) - base) > 1e-9 * (1 + np.abs(base))).any(axis=(0, 1))
+    return dep
+
+
+def _conv_figure(ctx):
+    k, d, T = CONV_DISPLAY
+    out = ctx.get("out", kinds=TENSOR, shape=ctx.ref("out").shape)
+    if not np.isfinite(out).all():
+        raise Fail("the output has NaN or inf values")
+    return figures.dependency(f"CausalConv1d(kernel {k}, dilation {d}): which output step moves with which input step",
+                              _time_dep(out, T), _time_dep(ctx.ref("out"), T), xlabel="input time step",
+                              ylabel="output time step")
 
 
 # ---------------------------------------------------------------- WaveNet
@@ -568,7 +601,9 @@ TASKS = [
         Check("causal", 2, _conv_causal, requires=(CONV_GATE,)),
         Check("exactly the dilated taps", 2, _conv_exact, requires=(CONV_GATE,)),
         Check("kernel_size = 1", 1, _conv_kernel_one, requires=(CONV_GATE,)),
-    ], constants={"CONV_CASES": CONV_CASES}, helpers=(conv_perturbed,)),
+    ], constants={"CONV_CASES": CONV_CASES}, helpers=(conv_perturbed,),
+       display=Display(conv_display_inputs, conv_display_probe, [("dependency map over time", _conv_figure)],
+                       constants={"CONV_DISPLAY": CONV_DISPLAY})),
     Task("WaveNet", wavenet_inputs, wavenet_probe, [
         Check(WN_GATE, 1, _wavenet_gate),
         Check("causal, logits aligned to x[t+1]", 2, _wavenet_causal, requires=(WN_GATE,)),
