@@ -388,27 +388,39 @@ def name_error_explainer(nb, own_cells: list[notebooks.AnswerCell]):
     """A function that rewrites the runner's "NameError: name 'x' is not defined" for one task's
     messages: a name another cell of the notebook defines gets the rule that answer cells stand alone;
     a name the notebook's code contains (a typo, a variable never assigned) is kept; any other name
-    (the submission could raise a NameError naming anything) is dropped."""
+    (the submission could raise a NameError naming anything) is dropped. The notebook's cells are
+    read only when a message holds such a NameError (most hold none)."""
     own = set().union(*(c.binds for c in own_cells)) if own_cells else set()
     own_index = {c.index for c in own_cells}
-    elsewhere, written = {}, set()
-    for i, cell in enumerate(nb.cells):
-        if cell.get("cell_type") != "code":
-            continue
-        code = notebooks.to_python(notebooks._source(cell))
-        written.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code))
-        if i not in own_index:
-            for name in notebooks.bound_names(code):
-                elsewhere.setdefault(name, i)
+    names: dict = {}
+
+    def analysis():
+        if not names:
+            elsewhere, written = {}, set()
+            for i, cell in enumerate(nb.cells):
+                if cell.get("cell_type") != "code":
+                    continue
+                code = notebooks.to_python(notebooks._source(cell))
+                written.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code))
+                if i not in own_index:
+                    for name in notebooks.bound_names(code):
+                        elsewhere.setdefault(name, i)
+            names["elsewhere"], names["written"] = elsewhere, written
+        return names["elsewhere"], names["written"]
 
     def explain(text: str) -> str:
+        text = str(text)
+        if _NAME_ERROR.search(text) is None:
+            return text
+        elsewhere, written = analysis()
+
         def one(m):
             name = m.group(1)
             if name in elsewhere and name not in own:
                 return (f"NameError: `{name}` is defined in cell {elsewhere[name] + 1}, not in this answer cell; "
                         f"each answer cell must stand alone: copy the helper `{name}` into this cell")
             return m.group(0) if name in written else "NameError"
-        return _NAME_ERROR.sub(one, str(text))
+        return _NAME_ERROR.sub(one, text)
     return explain
 
 

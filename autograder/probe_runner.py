@@ -31,6 +31,7 @@ import io
 import json
 import os
 import random
+import re
 import select
 import signal
 import sys
@@ -129,6 +130,7 @@ _time = time.monotonic
 _sleep = time.sleep
 _scalar_types = (_bool, _int, _float)
 _MAX_ERR = protocol.MAX_MESSAGE
+_OPTIM = re.compile(r"\boptim\b")
 _mro_of = type.__dict__["__mro__"].__get__
 _name_of = type.__dict__["__name__"].__get__
 
@@ -638,17 +640,30 @@ def _send_results(name, payload):
     _emit(f"{name}.json", text)
 
 
-def _warm_up():
-    """Pay torch's one-time costs (the optimizers' first step imports a lot) before forking, so
-    that they are paid once per submission and not inside a task's time limit."""
+def _warm_up(optimizers):
+    """Pay torch's one-time costs before forking, so that they are paid once per submission and not in
+    every task's child (inside its time limit): the first backward pass and, where the job's code names
+    torch.optim (`optimizers`), the optimizers' first use, which imports torch._dynamo (about 2.5 CPU s,
+    so it is not paid where nothing needs it). Code that reaches an optimizer without naming it pays
+    that in its own child."""
     try:
         layer = torch.nn.Linear(2, 2)
-        for opt in (torch.optim.Adam(layer.parameters(), lr=0.1), torch.optim.SGD(layer.parameters(), lr=0.1)):
-            opt.zero_grad()
-            layer(torch.zeros(1, 2)).sum().backward()
-            opt.step()
+        layer(torch.zeros(1, 2)).sum().backward()
+        if optimizers:
+            for opt in (torch.optim.Adam(layer.parameters(), lr=0.1), torch.optim.SGD(layer.parameters(), lr=0.1)):
+                opt.zero_grad()
+                layer(torch.zeros(1, 2)).sum().backward()
+                opt.step()
     except Exception:
         pass
+
+
+def _names_optimizers(job):
+    """Whether the setup cell, an answer cell (of any submission of a batch) or a probe names torch.optim."""
+    sources = [job.get("setup") or ""] + [t["probe_source"] for t in job["tasks"]]
+    for entry in job.get("batch") or [{"cells": job["cells"]}]:
+        sources += [c["source"] for c in entry["cells"]]
+    return any(_OPTIM.search(s) for s in sources)
 
 
 def main():
@@ -677,7 +692,7 @@ def main():
         _exec_cell(job["setup"], setup_ns, "<setup cell>")
     except BaseException as err:
         setup_error = _describe_exception(err)
-    _warm_up()
+    _warm_up(_names_optimizers(job))
     setup_s = round(_time() - t0, 3)
     # A batch (the instructor's `check` of trusted mutants only): several submissions, one after the
     # other, in this one process; each one's cells and probes run in forked children, as for one.

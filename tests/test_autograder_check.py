@@ -98,3 +98,47 @@ def test_probe_ships_its_constants_and_helpers():
     assert got == {"v": 41}
     with pytest.raises(ValueError, match="plain literal"):
         Task("t", lambda rng: {}, _probe, _values_then_format(), constants={"SIZES": object()})
+
+
+def test_a2_adam_step_takes_the_steps_of_torch_adam():
+    """A2's MADE probe writes Adam's update out (torch.optim imports torch._dynamo, seconds per
+    sandboxed submission): the same numbers as torch.optim.Adam, with and without weight decay."""
+    import torch
+
+    from autograder.tasks.a2_nade_made import adam_step
+
+    for weight_decay in (0.1, 0.0):
+        models = []
+        for _ in range(2):
+            torch.manual_seed(0)
+            models.append(torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.ReLU(), torch.nn.Linear(7, 5)))
+        ours, theirs = models
+        opt = torch.optim.Adam(theirs.parameters(), lr=0.1, weight_decay=weight_decay)
+        params, state = list(ours.parameters()), {}
+        x = torch.randn(16, 5, generator=torch.Generator().manual_seed(1))
+        for _ in range(3):
+            opt.zero_grad()
+            theirs(x).pow(2).mean().backward()
+            opt.step()
+            for p in params:
+                p.grad = None
+            ours(x).pow(2).mean().backward()
+            adam_step(params, state, lr=0.1, weight_decay=weight_decay)
+        assert all(torch.equal(a, b) for a, b in zip(ours.parameters(), theirs.parameters()))
+
+
+def test_the_work_counters_and_a2s_training_steps_do_not_import_torch_dynamo():
+    """torch._dynamo costs about 2.5 CPU s to import, in every sandboxed submission that reaches it."""
+    code = """
+import sys, torch
+from autograder.tasks import a2_nade_made as a2, a4_wavenet as a4
+W, x = torch.randn(8, 4), torch.randn(2, 4)
+assert a2.count_work(lambda: (x @ W.T).sigmoid().sum()) > 0
+assert a4.count_work(lambda: (x @ W.T).sum())[1] > 0
+layer = torch.nn.Linear(4, 4)
+layer(x).sum().backward()
+a2.adam_step(list(layer.parameters()), {}, lr=0.1, weight_decay=0.1)
+assert "torch._dynamo" not in sys.modules, "torch._dynamo was imported"
+"""
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]

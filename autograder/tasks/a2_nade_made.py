@@ -142,6 +142,13 @@ def count_work(fn):
                 yield from tensors(item)
 
     class Counter(TorchDispatchMode):
+        @classmethod
+        def _should_skip_dynamo(cls):
+            # torch wraps a mode's __torch_dispatch__ in torch._disable_dynamo unless the mode says
+            # False here, and that wrapper imports torch._dynamo on its first call (about 2.5 CPU s in
+            # every sandboxed submission). Nothing is compiled here, so there is nothing to disable.
+            return False
+
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
             if not func.is_view:
@@ -322,6 +329,29 @@ def perturbed(model, x, delta):
     return torch.cat(outs)
 
 
+def adam_step(params, state, lr, weight_decay, betas=(0.9, 0.999), eps=1e-8):
+    """One step of Adam with L2 weight decay, as torch's Adam computes it on the CPU (its single-tensor
+    update: the same operations in the same order, so the same numbers). Written out because building
+    one of torch's optimizers imports torch._dynamo, about 2.5 CPU s in every sandboxed submission.
+    `state` (a dict, empty at first) holds each parameter's step count and moments."""
+    beta1, beta2 = betas
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            if p.grad is None:
+                continue
+            if i not in state:
+                state[i] = [0.0, torch.zeros_like(p, memory_format=torch.preserve_format),
+                            torch.zeros_like(p, memory_format=torch.preserve_format)]
+            st = state[i]
+            st[0] += 1.0
+            grad = p.grad.add(p, alpha=weight_decay) if weight_decay != 0 else p.grad
+            st[1].lerp_(grad, 1 - beta1)
+            st[2].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            step_size = lr / (1 - beta1 ** st[0])
+            denom = (st[2].sqrt() / (1 - beta2 ** st[0]) ** 0.5).add_(eps)
+            p.addcdiv_(st[1], denom, value=-step_size)
+
+
 def made_probe(MADE, inputs, record):
     torch.manual_seed(0)
     for i, (d, hidden, kind) in enumerate(MADE_CASES):
@@ -337,14 +367,15 @@ def made_probe(MADE, inputs, record):
             record(f"c{i}_init", lambda: perturbed(model, x, delta))
         # training steps whose gradients touch every weight (as momentum or weight decay would)
         def train():
-            opt = torch.optim.Adam(model.parameters(), lr=0.1, weight_decay=0.1)
+            params, state = list(model.parameters()), {}
             for _ in range(3):
                 loss = model(torch.from_numpy(inputs[f"c{i}_train"])).pow(2).mean()
-                opt.zero_grad()
+                for p in params:
+                    p.grad = None
                 loss.backward()
                 for p in model.parameters():
                     p.grad = p.grad + 0.1
-                opt.step()
+                adam_step(params, state, lr=0.1, weight_decay=0.1)
             with torch.no_grad():
                 return perturbed(model, x, delta)
         record(f"c{i}_trained", train)
@@ -718,7 +749,7 @@ TASKS = [
               _made_ar("reloaded", "after load_state_dict with dense weights"), requires=(MADE_AR,)),
         Check("nn.Module with logits (B, D)", 1, _made_module, requires=(MADE_AR,)),
         Check("parameters are weights and biases", 1, _made_params, requires=(MADE_AR,)),
-    ], helpers=(perturbed,), constants={"MADE_CASES": MADE_CASES},
+    ], helpers=(perturbed, adam_step), constants={"MADE_CASES": MADE_CASES},
        display=Display(made_display_inputs, made_display_probe, [("dependency map of your MADE", _made_figure)],
                        constants={"MADE_DISPLAY": MADE_DISPLAY, "N_POINTS": N_POINTS})),
     Task("autoregressive_sample", sampler_inputs, sampler_probe, [
