@@ -582,15 +582,15 @@ def bernoulli_display_inputs(rng):
 
 def bernoulli_display_probe(bernoulli_log_prob, inputs, record):
     l = torch.from_numpy(inputs["logits"])[:, None]
-    record("x1", lambda: bernoulli_log_prob(l, torch.ones_like(l)))
-    record("x0", lambda: bernoulli_log_prob(l, torch.zeros_like(l)))
+    record("ones", lambda: bernoulli_log_prob(l, torch.ones_like(l)))    # plain words: a key may reach a message
+    record("zeros", lambda: bernoulli_log_prob(l, torch.zeros_like(l)))
 
 
 def _bernoulli_figure(ctx):
-    got = [ctx.get(k, kinds=TENSOR, shape=ctx.ref(k).shape) for k in ("x1", "x0")]
+    got = [ctx.get(k, kinds=TENSOR, shape=ctx.ref(k).shape) for k in ("ones", "zeros")]
     labels = [f"x={x}, l={v:g}" for x in (1, 0) for v in ctx.inputs["logits"]]
     return figures.values("log p(x | logit) for one dimension", np.concatenate(got),
-                          np.concatenate([ctx.ref("x1"), ctx.ref("x0")]), labels, "x and logit l", "log-likelihood (nats)")
+                          np.concatenate([ctx.ref("ones"), ctx.ref("zeros")]), labels, "x and logit l", "log-likelihood (nats)")
 
 
 NADE_DISPLAY_D, NADE_DISPLAY_H = 4, 3
