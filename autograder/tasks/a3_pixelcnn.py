@@ -154,6 +154,18 @@ def conv_inputs(rng):
     return out
 
 
+def dense_gradient_steps(conv, data):
+    """Three Adam steps with gradients that touch every weight (as momentum or weight decay would)."""
+    opt = torch.optim.Adam(conv.parameters(), lr=0.5, weight_decay=0.5)
+    for _ in range(3):
+        loss = conv(data).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        for p in conv.parameters():
+            p.grad = (torch.zeros_like(p) if p.grad is None else p.grad) + 1.0
+        opt.step()
+
+
 def measured(module, x, delta):
     """The outputs at the base points, then at the points with one input element moved. In float64,
     in one batch, where the module allows it (weak paths through deep stacks still show);
@@ -191,16 +203,7 @@ def conv_probe(MaskedConv2d, inputs, record):
         record(f"c{i}_init", lambda: measured(conv, x, delta))
 
         def train():
-            # optimiser steps with gradients that touch every weight (as momentum or weight decay would)
-            opt = torch.optim.Adam(conv.parameters(), lr=0.5, weight_decay=0.5)
-            data = torch.from_numpy(inputs[f"c{i}_train"])
-            for _ in range(3):
-                loss = conv(data).pow(2).mean()
-                opt.zero_grad()
-                loss.backward()
-                for p in conv.parameters():
-                    p.grad = (torch.zeros_like(p) if p.grad is None else p.grad) + 1.0
-                opt.step()
+            dense_gradient_steps(conv, torch.from_numpy(inputs[f"c{i}_train"]))
             return measured(conv, x, delta)
         record(f"c{i}_trained", train)
 
@@ -653,14 +656,7 @@ def conv_display_probe(MaskedConv2d, inputs, record):
     record("init", lambda: measured(conv, x, delta))
 
     def train():
-        opt = torch.optim.Adam(conv.parameters(), lr=0.5, weight_decay=0.5)
-        for _ in range(3):
-            loss = conv(torch.from_numpy(inputs["train"])).pow(2).mean()
-            opt.zero_grad()
-            loss.backward()
-            for p in conv.parameters():
-                p.grad = (torch.zeros_like(p) if p.grad is None else p.grad) + 1.0
-            opt.step()
+        dense_gradient_steps(conv, torch.from_numpy(inputs["train"]))
         return measured(conv, x, delta)
     record("trained", train)
 
@@ -723,7 +719,7 @@ TASKS = [
             "reloaded", "after load_state_dict with dense weights (apply the mask in forward)"), requires=(CONV_DEPENDS,)),
         Check("nn.Conv2d subclass, same-size output", 1, _conv_format, requires=(CONV_DEPENDS, CONV_CAUSAL)),
         Check("the mask is not a parameter", 1, _conv_params, requires=(CONV_DEPENDS, CONV_CAUSAL)),
-    ], helpers=(measured,),
+    ], helpers=(measured, dense_gradient_steps),
        display=Display(conv_display_inputs, conv_display_probe,
                        [("dependency map at initialization", _conv_figure("init", "at initialization")),
                         ("dependency map after Adam steps", _conv_figure("trained", "after Adam steps"))],
